@@ -1,0 +1,133 @@
+"""Regenerate the `schemas:` section of source_timify/manifest.yaml from real TIMIFY responses.
+
+Usage: python scripts/generate_schemas.py [SAMPLES_DIR]   (default ../shared/timify-samples)
+
+Types are inferred from every sample record of a stream (and, where no real sample exists, from
+the fields the API contract lists). Every property may be null (`["<type>", "null"]`), ISO-8601
+date-times get `format: date-time`, objects keep `additionalProperties: true`.
+"""
+
+import glob
+import json
+import re
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})$")
+
+
+def infer(values):
+    """A JSON schema covering every value in `values` (None allowed everywhere)."""
+    kinds = {type(v).__name__ for v in values if v is not None}
+    if not kinds:
+        return {"type": ["string", "null"]}
+    if kinds <= {"int", "float"}:
+        return {"type": ["integer" if kinds == {"int"} else "number", "null"]}
+    if len(kinds) > 1:
+        # Mixed types in the wild (e.g. externalId ""/number): keep the most general one.
+        if "dict" in kinds:
+            values, kinds = [v for v in values if isinstance(v, dict)], {"dict"}
+        elif "list" in kinds:
+            values, kinds = [v for v in values if isinstance(v, list)], {"list"}
+        else:
+            return {"type": ["string", "null"]}
+    kind = kinds.pop()
+    if kind == "bool":
+        return {"type": ["boolean", "null"]}
+    if kind == "str":
+        strings = [v for v in values if v]
+        schema = {"type": ["string", "null"]}
+        if strings and all(DATETIME.match(v) for v in strings):
+            schema["format"] = "date-time"
+        return schema
+    if kind == "list":
+        items = [item for v in values if v for item in v]
+        return {"type": ["array", "null"], "items": infer(items) if items else {}}
+    objects = [v for v in values if isinstance(v, dict)]
+    keys = sorted({k for o in objects for k in o})
+    return {
+        "type": ["object", "null"],
+        "additionalProperties": True,
+        "properties": {k: infer([o.get(k) for o in objects if k in o]) for k in keys},
+    }
+
+
+def stream_schema(records, extra=None, company_scoped=True):
+    schema = infer(records) if records else {"properties": {}}
+    schema["type"] = "object"
+    schema["additionalProperties"] = True
+    properties = schema["properties"]
+    for name, spec in (extra or {}).items():
+        properties.setdefault(name, spec)
+    properties["id"] = {"type": "string", "description": "TIMIFY id (24 hexadecimal characters)."}
+    if company_scoped:
+        properties["company_id"] = {
+            "type": "string",
+            "description": "The TIMIFY company the record belongs to (added by the connector).",
+        }
+    schema["properties"] = dict(sorted(properties.items()))
+    return schema
+
+
+def main():
+    samples = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared" / "timify-samples"
+    load = lambda pattern: [json.load(open(p)) for p in sorted(glob.glob(str(samples / pattern)))]
+    appointments = [a["data"] for a in load("*/appointments/*.json")]
+    companies = [c for b in load("*/booker-company.json") for c in b["data"]["companies"]]
+    dt = {"type": ["string", "null"], "format": "date-time"}
+    s = {"type": ["string", "null"]}
+    i = {"type": ["integer", "null"]}
+    company_records = [
+        {k: v for k, v in c.items() if not isinstance(v, list)} for c in companies
+    ]
+    interval = {"type": ["array", "null"], "items": {"type": ["object", "null"], "additionalProperties": True,
+                "properties": {"begin": dt, "end": dt}}}
+    schemas = {
+        "companies": stream_schema(
+            company_records,
+            {"createdAt": dt, "updatedAt": dt, "contactEmail": s,
+             "phone": {"type": ["object", "null"], "additionalProperties": True},
+             "address": {"type": ["object", "null"], "additionalProperties": True,
+                         "properties": {"city": s, "formatted": s}},
+             "onlineStatus": {"type": ["object", "null"], "additionalProperties": True,
+                              "properties": {"isOnline": {"type": ["boolean", "null"]}}},
+             "enterprise": {"type": ["object", "null"], "additionalProperties": True,
+                            "properties": {"id": s, "name": s}}},
+            company_scoped=False,
+        ),
+        "appointments": stream_schema(appointments),
+        "services": stream_schema([x for c in companies for x in c["services"] + c["groupServices"]],
+                                  {"createdAt": dt, "updatedAt": dt}),
+        "resources": stream_schema([x for c in companies for x in c["resources"]], {"createdAt": dt, "updatedAt": dt}),
+        "customer_fields": stream_schema([x for c in companies for x in c["customerFields"]]),
+        "customers": stream_schema(
+            [],
+            {"externalId": s, "firstName": s, "lastName": s, "fullName": s, "email": s, "totalBookings": i,
+             "createdAt": dt, "updatedAt": dt, "ts": i,
+             "fields": {"type": ["array", "null"], "items": {"type": ["object", "null"], "additionalProperties": True,
+                        "properties": {"id": s, "defaultId": s, "value": {}}}}},
+        ),
+        "timeshifts": stream_schema(
+            [],
+            {"resourceId": s, "resourceExternalId": s, "type": s, "isDenial": {"type": ["boolean", "null"]},
+             "denialReason": s, "from": dt, "to": dt, "workingTimes": interval, "bookingTimes": interval,
+             "denialTimes": interval, "createdAt": dt, "updatedAt": dt},
+        ),
+    }
+    schemas["enterprise_customers"] = {**schemas["customers"], "properties": {
+        k: v for k, v in schemas["customers"]["properties"].items() if k != "company_id"}}
+    schemas["appointments"]["properties"]["updatedAt"]["description"] = "When the appointment last changed (UTC): the incremental cursor."
+    schemas["customers"]["properties"]["updatedAt"]["description"] = "When the customer last changed (UTC): the incremental cursor."
+    manifest_path = ROOT / "source_timify" / "manifest.yaml"
+    manifest = manifest_path.read_text()
+    head = manifest.split("\nschemas:\n")[0].split("\n# SCHEMAS-PLACEHOLDER")[0].rstrip("\n")
+    body = yaml.safe_dump({"schemas": schemas}, sort_keys=False, width=100)
+    manifest_path.write_text(head + "\n\n" + body)
+    print(f"wrote {len(schemas)} schemas to {manifest_path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,390 @@
+"""The few pieces of TIMIFY's API that the declarative manifest cannot say by itself.
+
+Each class has one job and is named in manifest.yaml where it is used:
+- TimifyAuthenticator: exchanges App ID + App Secret for an access token, once per sync.
+- TimifyPagination: page numbers, stopping on `meta` or on a short page.
+- RepeatedPageGuard: refuses a page that repeats the previous one (a server ignoring `page`).
+- AppointmentWindows: the 31-day `from_date`/`to_date` windows appointments must be read in.
+- ConfiguredCompanies: keeps the companies named in `company_ids` and fails on any it cannot see.
+"""
+
+import logging
+import threading
+import time
+from dataclasses import InitVar, dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
+from urllib.parse import parse_qs, urlsplit
+
+import requests
+from airbyte_cdk.models import FailureType
+from airbyte_cdk.sources.declarative.auth.declarative_authenticator import DeclarativeAuthenticator
+from airbyte_cdk.sources.declarative.extractors.record_extractor import RecordExtractor
+from airbyte_cdk.sources.declarative.partition_routers.partition_router import PartitionRouter
+from airbyte_cdk.sources.declarative.requesters.paginators.strategies.pagination_strategy import (
+    PaginationStrategy,
+)
+from airbyte_cdk.sources.types import Config, Record, StreamSlice, StreamState
+from airbyte_cdk.utils.airbyte_secrets_utils import add_to_secrets
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+
+logger = logging.getLogger("airbyte")
+
+APP_OVERVIEW = "TIMIFY Developer Platform > Apps > your app > App Overview"
+DEFAULT_SUBDOMAIN = "api"
+
+
+def base_url(config: Mapping[str, Any]) -> str:
+    """`base_url` when set, else https://{subdomain}.timify.com, without a trailing slash."""
+    url = config.get("base_url") or f"https://{config.get('subdomain') or DEFAULT_SUBDOMAIN}.timify.com"
+    return url.rstrip("/")
+
+
+def _error_text(response: requests.Response) -> str:
+    try:
+        error = response.json().get("error") or {}
+        return str(error.get("message") or error.get("code") or "")
+    except Exception:
+        return ""
+
+
+# ---------------------------------------------------------------------------------------------
+# Authentication
+# ---------------------------------------------------------------------------------------------
+
+
+class _TokenCache:
+    """One access token per (host, App ID), shared by every stream and partition of a sync."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.tokens: Dict[Tuple[str, str], Tuple[str, float]] = {}
+
+
+_TOKENS = _TokenCache()
+
+
+@dataclass
+class TimifyAuthenticator(DeclarativeAuthenticator):
+    """Sends `authorization: <accessToken>` (TIMIFY's raw form, no `Bearer`).
+
+    The token comes from `POST /v1/auth/token` with a JSON body `{appid, appsecret}`. It lives
+    `expires` seconds (a short default when the field is missing) and is renewed `safety_margin`
+    before it runs out. The CDK calls `refresh_and_set_access_token()` after a 401 on a data call
+    (the manifest's REFRESH_TOKEN_THEN_RETRY): that logs in again unless another thread already did.
+    """
+
+    config: Config
+    parameters: InitVar[Mapping[str, Any]]
+    default_lifetime_seconds: Union[int, str] = 300
+    safety_margin_seconds: Union[int, str] = 60
+    login_timeout_seconds: Union[int, str] = 30
+    login_attempts: Union[int, str] = 5
+
+    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
+        self._key = (base_url(self.config), str(self.config.get("app_id", "")))
+
+    @property
+    def auth_header(self) -> str:
+        return "authorization"
+
+    @property
+    def token(self) -> str:
+        with _TOKENS.lock:
+            cached = _TOKENS.tokens.get(self._key)
+            if cached and time.monotonic() < cached[1]:
+                return cached[0]
+            return self._login()
+
+    def refresh_and_set_access_token(self) -> None:
+        with _TOKENS.lock:
+            self._login()
+
+    def _login(self) -> str:
+        """Exchange the credentials for a token and cache it. Callers hold `_TOKENS.lock`."""
+        url = f"{self._key[0]}/v1/auth/token"
+        body = {"appid": self.config.get("app_id"), "appsecret": self.config.get("app_secret")}
+        response = None
+        for attempt in range(int(self.login_attempts)):
+            try:
+                response = requests.post(
+                    url,
+                    json=body,
+                    headers={"accept": "application/json"},
+                    timeout=int(self.login_timeout_seconds),
+                )
+            except requests.exceptions.RequestException as error:
+                if attempt + 1 == int(self.login_attempts):
+                    raise self._unreachable(error) from None
+            else:
+                if response.status_code != 429 and response.status_code < 500:
+                    break
+            time.sleep(min(2**attempt, 30))
+        assert response is not None
+        if response.status_code in (400, 401, 403):
+            raise AirbyteTracedException(
+                message=(
+                    "TIMIFY rejected the App ID or App Secret: copy both again from the "
+                    f"{APP_OVERVIEW} (a rotated App Secret invalidates the old one at once)."
+                ),
+                internal_message=f"Login returned HTTP {response.status_code}: {_error_text(response)}",
+                failure_type=FailureType.config_error,
+            )
+        if response.status_code == 404:
+            raise AirbyteTracedException(
+                message=(
+                    f"{self._key[0]} has no TIMIFY login endpoint (HTTP 404): check `subdomain` "
+                    "(default api) and `base_url`."
+                ),
+                failure_type=FailureType.config_error,
+            )
+        if response.status_code != 200:
+            raise AirbyteTracedException(
+                message=f"TIMIFY's login failed with HTTP {response.status_code}; try again later.",
+                internal_message=_error_text(response),
+                failure_type=FailureType.transient_error,
+            )
+        try:
+            payload = response.json()
+            access_token = payload["accessToken"]
+        except Exception:
+            raise AirbyteTracedException(
+                message=f"{self._key[0]} answered the login without an access token: check `subdomain` and `base_url`.",
+                failure_type=FailureType.config_error,
+            ) from None
+        add_to_secrets(access_token)
+        if payload.get("refreshToken"):
+            add_to_secrets(payload["refreshToken"])
+        lifetime = payload.get("expires")
+        if not isinstance(lifetime, (int, float)) or lifetime <= 0:
+            lifetime = int(self.default_lifetime_seconds)
+        # Renew before expiry; for very short lifetimes keep at least half of it usable.
+        margin = min(float(self.safety_margin_seconds), lifetime / 2)
+        _TOKENS.tokens[self._key] = (access_token, time.monotonic() + lifetime - margin)
+        logger.info(f"Logged in to TIMIFY; the access token is valid for {lifetime} s.")
+        return access_token
+
+    def _unreachable(self, error: Exception) -> AirbyteTracedException:
+        host = urlsplit(self._key[0]).netloc
+        return AirbyteTracedException(
+            message=(
+                f"Could not reach TIMIFY at {host}: check `subdomain` (default api), `base_url` "
+                "and the network."
+            ),
+            internal_message=f"{type(error).__name__} while logging in",
+            failure_type=FailureType.config_error,
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Pagination
+# ---------------------------------------------------------------------------------------------
+
+
+def _requested_page(response: requests.Response) -> int:
+    query = parse_qs(urlsplit(response.request.url or "").query)
+    try:
+        return int(query.get("page", ["1"])[0])
+    except ValueError:
+        return 1
+
+
+@dataclass
+class TimifyPagination(PaginationStrategy):
+    """Page numbers from 1. Stops on `meta.totalPages` when the server sends `meta`, otherwise on a
+    page shorter than `page_size` (older endpoints send `{data}` only).
+
+    `meta` takes precedence because a server may cap `limit` below what was asked: a 100-record
+    page is then not the last one, and stopping on its size would silently drop records.
+    """
+
+    config: Config
+    parameters: InitVar[Mapping[str, Any]]
+    page_size: Union[int, str] = 1000
+
+    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
+        self._page_size = int(
+            self.config.get("page_size") or self.page_size
+            if isinstance(self.page_size, str)
+            else self.page_size
+        )
+
+    @property
+    def initial_token(self) -> Optional[Any]:
+        return 1
+
+    def next_page_token(
+        self,
+        response: requests.Response,
+        last_page_size: int,
+        last_record: Optional[Record],
+        last_page_token_value: Optional[Any],
+        page_size_override: Optional[int] = None,
+        stream_slice: Optional[StreamSlice] = None,
+    ) -> Optional[Any]:
+        page = int(last_page_token_value or 1)
+        try:
+            meta = response.json().get("meta")
+        except Exception:
+            meta = None
+        if isinstance(meta, dict) and meta.get("totalPages") is not None:
+            return page + 1 if page < int(meta["totalPages"]) and last_page_size > 0 else None
+        return page + 1 if last_page_size >= self._page_size else None
+
+    def get_page_size(self) -> Optional[int]:
+        return self._page_size
+
+
+@dataclass
+class RepeatedPageGuard(RecordExtractor):
+    """Extracts `data` and refuses a page that repeats the page before it.
+
+    A server that ignores `page` answers every page number with page 1. Emitting those copies
+    would pass duplicated pages off as data and never end; this guard stops the sync with a
+    clear error before the copy is emitted. It remembers, per request (URL without `page`, plus
+    `company-id`), the first record id of each page.
+    """
+
+    config: Config
+    parameters: InitVar[Mapping[str, Any]]
+    field_path: List[str] = field(default_factory=lambda: ["data"])
+
+    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
+        self._first_ids: Dict[Tuple[str, str, int], Any] = {}
+        self._lock = threading.Lock()
+
+    def extract_records(self, response: requests.Response) -> Iterable[Mapping[str, Any]]:
+        body = response.json()
+        records = body
+        for key in self.field_path:
+            records = records.get(key) if isinstance(records, dict) else None
+        if records is None:
+            return []
+        if isinstance(records, dict):
+            return [records]
+        if records:
+            self._check_not_repeated(response, records[0].get("id") if isinstance(records[0], dict) else None)
+        return records
+
+    def _check_not_repeated(self, response: requests.Response, first_id: Any) -> None:
+        page = _requested_page(response)
+        parts = urlsplit(response.request.url or "")
+        query = "&".join(sorted(p for p in parts.query.split("&") if not p.startswith("page=")))
+        request_key = f"{parts.path}?{query}|{response.request.headers.get('company-id', '')}"
+        with self._lock:
+            self._first_ids[(request_key, "", page)] = first_id
+            previous = self._first_ids.pop((request_key, "", page - 1), None) if page > 1 else None
+        if page > 1 and first_id is not None and previous == first_id:
+            raise AirbyteTracedException(
+                message=(
+                    f"TIMIFY returned the same records for page {page} as for page {page - 1} of "
+                    f"{parts.path}: the server ignored the `page` parameter, so the sync stopped "
+                    "instead of emitting duplicates. Set `page_size` to 10000 to read each list in "
+                    "one page, or retry later."
+                ),
+                failure_type=FailureType.system_error,
+            )
+
+
+# ---------------------------------------------------------------------------------------------
+# Partitions
+# ---------------------------------------------------------------------------------------------
+
+
+def _parse_start_date(value: Optional[str], today: date) -> date:
+    if not value:
+        return today - timedelta(days=730)
+    return datetime.strptime(value[:10], "%Y-%m-%d").date()
+
+
+@dataclass
+class AppointmentWindows(PartitionRouter):
+    """Yields `{from_date, to_date}` windows of at most `window_days` days, inclusive, covering
+    `start_date` (default: two years back) to today + `lookahead_days` (default 365), in UTC.
+
+    TIMIFY filters appointments by their date and refuses longer windows. Windows follow one
+    another with no gap and no overlap, so every appointment is read exactly once.
+    """
+
+    config: Config
+    parameters: InitVar[Mapping[str, Any]]
+    window_days: Union[int, str] = 31
+    today: Optional[date] = None  # for tests; the sync's UTC date otherwise
+
+    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
+        self._window_days = int(self.window_days)
+
+    def windows(self) -> List[Tuple[date, date]]:
+        today = self.today or datetime.now(timezone.utc).date()
+        start = _parse_start_date(self.config.get("start_date"), today)
+        lookahead = self.config.get("lookahead_days")
+        end = today + timedelta(days=365 if lookahead is None else int(lookahead))
+        result = []
+        while start <= end:
+            window_end = min(start + timedelta(days=self._window_days - 1), end)
+            result.append((start, window_end))
+            start = window_end + timedelta(days=1)
+        return result
+
+    def stream_slices(self) -> Iterable[StreamSlice]:
+        for from_date, to_date in self.windows():
+            yield StreamSlice(
+                partition={"from_date": from_date.isoformat(), "to_date": to_date.isoformat()},
+                cursor_slice={},
+            )
+
+    def get_request_params(
+        self,
+        stream_state: Optional[StreamState] = None,
+        stream_slice: Optional[StreamSlice] = None,
+        next_page_token: Optional[Mapping[str, Any]] = None,
+    ) -> Mapping[str, Any]:
+        return {}
+
+    def get_request_headers(self, *args: Any, **kwargs: Any) -> Mapping[str, Any]:
+        return {}
+
+    def get_request_body_data(self, *args: Any, **kwargs: Any) -> Mapping[str, Any]:
+        return {}
+
+    def get_request_body_json(self, *args: Any, **kwargs: Any) -> Mapping[str, Any]:
+        return {}
+
+    def get_stream_state(self) -> Optional[Mapping[str, StreamState]]:
+        return None
+
+
+@dataclass
+class ConfiguredCompanies(RecordExtractor):
+    """Extracts the companies of `/v1/companies`, keeping only those in `company_ids` when set.
+
+    A configured id the app cannot see is a config error, not an empty result: otherwise a typo
+    in `company_ids` would silently sync nothing for that company.
+    """
+
+    config: Config
+    parameters: InitVar[Mapping[str, Any]]
+
+    def extract_records(self, response: requests.Response) -> Iterable[Mapping[str, Any]]:
+        body = response.json()
+        companies = body.get("data") if isinstance(body, dict) else None
+        companies = companies if isinstance(companies, list) else []
+        wanted = self.config.get("company_ids") or []
+        if not wanted:
+            return companies
+        meta = body.get("meta") if isinstance(body.get("meta"), dict) else {}
+        is_only_page = _requested_page(response) == 1 and (
+            (meta.get("totalPages") or 0) <= 1 if meta else True
+        )
+        seen = {company.get("id") for company in companies}
+        missing = [company_id for company_id in wanted if company_id not in seen]
+        if missing and is_only_page:
+            raise AirbyteTracedException(
+                message=(
+                    f"This TIMIFY app cannot access company {', '.join(missing)} listed in "
+                    "`company_ids`: remove it, or install the app on that company (or its "
+                    "enterprise) in the TIMIFY Developer Platform."
+                ),
+                failure_type=FailureType.config_error,
+            )
+        return [company for company in companies if company.get("id") in wanted]

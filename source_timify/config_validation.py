@@ -1,0 +1,78 @@
+"""Refuse a bad config with one sentence that names the field and says what to do.
+
+The CDK validates the config against the spec too, but its messages quote JSON-schema
+("'x' does not match '^[0-9a-f]{24}$'") without naming the field. This module runs first.
+"""
+
+from datetime import datetime, timezone
+from typing import Any, Mapping, Optional
+
+from jsonschema import Draft7Validator
+from jsonschema.exceptions import ValidationError
+
+APP_OVERVIEW = "TIMIFY Developer Platform > Apps > your app > App Overview"
+
+# What to do about a bad value, per field.
+HINTS = {
+    "app_id": f"copy the App ID from the {APP_OVERVIEW}.",
+    "app_secret": f"copy the App Secret from the {APP_OVERVIEW}.",
+    "start_date": "use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, e.g. 2024-01-01, or leave it empty to start two years back.",
+    "subdomain": "use only the part before .timify.com, e.g. api.",
+    "company_ids": "list 24-character hexadecimal TIMIFY company ids, e.g. 5f1b2c3d4e5f6a7b8c9d0e1f, or leave the list empty for every company the app can access.",
+    "enterprise_id": "use the 24-character hexadecimal id of the enterprise the app is installed on, or leave it empty for a company install.",
+    "lookahead_days": "use a whole number of days from 0 to 3650.",
+    "base_url": "use an https:// URL, or http://localhost / http://127.0.0.1 for a local test server, or leave it empty.",
+    "page_size": "use a whole number from 1 to 10000.",
+    "num_workers": "use a whole number from 1 to 20.",
+}
+
+
+def _describe(error: ValidationError, properties: Mapping[str, Any]) -> str:
+    if error.validator == "required":
+        field = error.message.split("'")[1]
+        problem = "is missing"
+    elif error.path:
+        field = str(error.path[0])
+        value = error.instance
+        if error.validator == "minLength" and value == "":
+            problem = "is empty"
+        elif error.validator == "type":
+            problem = f"must be a {error.validator_value}, not {value!r}"
+        elif error.validator in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+            problem = f"is out of range ({value!r})"
+        else:
+            problem = f"has an invalid value ({value!r})" if not isinstance(value, (dict, list)) else "is invalid"
+    else:
+        return f"The configuration is invalid: {error.message}."
+    title = properties.get(field, {}).get("title", field)
+    hint = HINTS.get(field, "see the field's description.")
+    return f"{title} (`{field}`) {problem}: {hint}"
+
+
+def config_problem(
+    config: Mapping[str, Any],
+    connection_specification: Mapping[str, Any],
+    now: Optional[datetime] = None,
+) -> Optional[str]:
+    """Return one sentence describing the first problem in `config`, or None when it is valid."""
+    properties = connection_specification.get("properties", {})
+    errors = sorted(
+        Draft7Validator(connection_specification).iter_errors(config),
+        key=lambda e: properties.get(str(e.path[0]) if e.path else "", {}).get("order", -1),
+    )
+    if errors:
+        return _describe(errors[0], properties)
+    start_date = config.get("start_date")
+    if start_date:
+        now = now or datetime.now(timezone.utc)
+        parsed = (
+            datetime.strptime(start_date, "%Y-%m-%dT%H:%M:%SZ")
+            if "T" in start_date
+            else datetime.strptime(start_date, "%Y-%m-%d")
+        ).replace(tzinfo=timezone.utc)
+        if parsed > now:
+            return (
+                f"Start Date (`start_date`) {start_date} is in the future: set a date on or before "
+                "today, or leave it empty to start two years back."
+            )
+    return None

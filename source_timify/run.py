@@ -1,0 +1,57 @@
+"""`source-timify`: the Airbyte protocol entry point (spec, check, discover, read)."""
+
+import sys
+from typing import Any, List, Mapping
+
+from airbyte_cdk.entrypoint import PRINT_BUFFER, AirbyteEntrypoint
+from airbyte_cdk.models import AirbyteMessageSerializer, ConnectorSpecification, FailureType
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+from orjson import orjson
+
+from source_timify.config_validation import config_problem
+from source_timify.source import SourceTimify
+
+
+class TimifyEntrypoint(AirbyteEntrypoint):
+    @staticmethod
+    def validate_connection(source_spec: ConnectorSpecification, config: Mapping[str, Any]) -> None:
+        problem = config_problem(config, source_spec.connectionSpecification)
+        if problem:
+            raise AirbyteTracedException(message=problem, failure_type=FailureType.config_error)
+        AirbyteEntrypoint.validate_connection(source_spec, config)
+
+
+def _build_source(args: List[str]) -> SourceTimify:
+    catalog_path = AirbyteEntrypoint.extract_catalog(args)
+    config_path = AirbyteEntrypoint.extract_config(args)
+    state_path = AirbyteEntrypoint.extract_state(args)
+    return SourceTimify(
+        catalog=SourceTimify.read_catalog(catalog_path) if catalog_path else None,
+        config=SourceTimify.read_config(config_path) if config_path else None,
+        state=SourceTimify.read_state(state_path) if state_path else None,
+    )
+
+
+def _print(message: Any) -> None:
+    print(orjson.dumps(AirbyteMessageSerializer.dump(message)).decode(), flush=True)
+
+
+def run(args: List[str] = None) -> None:
+    args = sys.argv[1:] if args is None else args
+    try:
+        source = _build_source(args)
+        entrypoint = TimifyEntrypoint(source)
+        parsed_args = entrypoint.parse_args(args)
+        with PRINT_BUFFER:
+            for message in entrypoint.run(parsed_args):
+                # One write per message: concurrent streams must not interleave lines.
+                print(f"{message}\n", end="")
+    except AirbyteTracedException as error:
+        # A config error is the user's to fix: say it in one sentence, without a traceback.
+        if error.failure_type != FailureType.config_error:
+            raise
+        message = error.as_airbyte_message()
+        message.trace.error.stack_trace = None
+        _print(message)
+        sys.stdout.flush()
+        sys.exit(1)
