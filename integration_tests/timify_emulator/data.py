@@ -1,0 +1,387 @@
+"""Deterministic generation of TIMIFY-shaped records, modelled on ../shared/timify-samples/.
+
+Everything here is a pure function of (seed, now): the same inputs give byte-identical records.
+Records are plain dicts; the store serialises them once.
+"""
+
+import calendar
+import datetime as dt
+import random
+import time
+from zoneinfo import ZoneInfo
+
+ZONES = [
+    ("Europe/Berlin", "EUROPE", "de-de", "+49", "DE", "Berlin"),
+    ("America/New_York", "USA", "en-us", "+1", "US", "New York"),
+    ("Asia/Kolkata", "ASIA", "en-gb", "+91", "IN", "Bengaluru"),
+    ("Australia/Sydney", "AUSTRALIA", "en-gb", "+61", "AU", "Sydney"),
+    ("Pacific/Auckland", "AUSTRALIA", "en-gb", "+64", "NZ", "Auckland"),
+    ("America/Los_Angeles", "USA", "en-us", "+1", "US", "Los Angeles"),
+    ("Europe/London", "EUROPE", "en-gb", "+44", "GB", "London"),
+    ("America/Nome", "USA", "en-us", "+1", "US", "Nome"),
+]
+FIRST = ["Anna", "Ben", "Clara", "David", "Elif", "Farid", "Greta", "Hugo", "Ines", "Jonas",
+         "Katja", "Luca", "Mia", "Noah", "Olga", "Paul", "Rita", "Sven", "Tara", "Yusuf", "Zoë"]
+LAST = ["Müller", "Schmidt", "Weber", "Smith", "Garcia", "Rossi", "Kumar", "Nguyen", "Brown",
+        "Novak", "Dubois", "Silva", "Jensen", "O'Brien", "Kowalski"]
+COLORS = ["#385f87", "#b26492", "#ebb65d", "#5da5eb", "#769851"]
+DAY = 86400
+
+
+def iso(epoch):
+    """ISO-8601 UTC with second precision, like every TIMIFY date-time ("2024-03-05T09:02:24Z")."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+def parse_iso(text):
+    return calendar.timegm(time.strptime(text, "%Y-%m-%dT%H:%M:%SZ"))
+
+
+def utc_day(epoch):
+    return time.strftime("%Y-%m-%d", time.gmtime(epoch))
+
+
+def local_epoch(tz, day, minutes):
+    """Epoch of local wall time `minutes` after midnight on date `day` in zone `tz`."""
+    return int(dt.datetime(day.year, day.month, day.day, minutes // 60, minutes % 60, tzinfo=tz).timestamp())
+
+
+def local_midnight(tz, day):
+    return int(dt.datetime(day.year, day.month, day.day, tzinfo=tz).timestamp())
+
+
+class Ids:
+    """24-hex MongoDB-style ObjectIds: 4-byte timestamp + 8 unique bytes (a salted counter)."""
+
+    def __init__(self, seed):
+        self._salt = random.Random(seed).getrandbits(64)
+        self._n = 0
+
+    def new(self, epoch):
+        # multiplying by an odd constant mod 2**64 is a bijection: unique, but random-looking
+        self._n += 1
+        return "%08x%016x" % (int(epoch) & 0xFFFFFFFF, ((self._n * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF) ^ self._salt)
+
+
+def hex_secret(rng, n=32):
+    return "%0*x" % (n, rng.getrandbits(n * 4))
+
+
+def uuid_like(rng):
+    h = hex_secret(rng)
+    return "%s-%s-4%s-a%s-%s" % (h[:8], h[8:12], h[13:16], h[17:20], h[20:32])
+
+
+def dst_days(tz, first, last):
+    """Local dates in [first, last] on which the zone's UTC offset changes."""
+    out = []
+    day = first
+    prev = dt.datetime(day.year, day.month, day.day, tzinfo=tz).utcoffset()
+    while day <= last:
+        nxt = day + dt.timedelta(days=1)
+        off = dt.datetime(nxt.year, nxt.month, nxt.day, tzinfo=tz).utcoffset()
+        if off != prev:
+            out.append(day)
+        prev = off
+        day = nxt
+    return out
+
+
+class Generator:
+    """Builds one installation's records. `now` is an aware UTC datetime (second precision)."""
+
+    def __init__(self, seed, now, companies, enterprise, appointments_per_company, customers_per_company):
+        self.seed = seed
+        self.now = int(now.timestamp())
+        self.rng = random.Random("timify-%s-%d" % (seed, self.now))
+        self.ids = Ids("%s-%d" % (seed, self.now))
+        self.n_companies = companies
+        self.enterprise = enterprise
+        self.apc = appointments_per_company
+        self.cpc = customers_per_company
+        self.app_id = hex_secret(self.rng, 24)
+        self.app_secret = hex_secret(self.rng, 40)
+        self.enterprise_id = self.ids.new(self.now - 900 * DAY) if enterprise else None
+        self.enterprise_name = "Enterprise %d" % seed
+
+    # ----- small, per-company catalogues -------------------------------------------------
+    def company(self, idx):
+        rng = self.rng
+        zone, region, locale, prefix, country, city = ZONES[idx % len(ZONES)]
+        created = self.now - 800 * DAY + idx * 3600
+        cid = self.ids.new(created)
+        return {
+            "id": cid,
+            "externalId": str(1082 + idx) if idx % 3 else None,
+            "name": "Company %s - %s" % (chr(65 + idx % 26), city) + ("" if idx < 26 else " %d" % idx),
+            "region": region,
+            "locale": locale,
+            "timezone": zone,
+            "contactEmail": "branch%d@example.com" % idx,
+            "phone": {"prefix": prefix, "country": country, "number": "%09d" % rng.randrange(10 ** 9)},
+            "address": {
+                "city": city, "street": "Main Street", "streetNumber": str(idx + 1),
+                "zipCode": "%05d" % rng.randrange(10 ** 5), "country": country,
+                "formatted": "Main Street %d, %s, %s" % (idx + 1, city, country),
+            },
+            "onlineStatus": {"isOnline": idx % 4 != 3},
+            "enterprise": {"id": self.enterprise_id, "name": self.enterprise_name} if self.enterprise else None,
+            "createdAt": iso(created),
+            "updatedAt": iso(created + rng.randrange(400 * DAY)),
+        }
+
+    def catalogue(self, company):
+        """Resource categories, resources, services (incl. courses) and customer field definitions."""
+        rng = self.rng
+        base = int(parse_iso(company["createdAt"])) + 3600
+        cats = []
+        for i, name in enumerate(["Managers", "Subscriptions"]):
+            cats.append({"id": self.ids.new(base), "externalId": name.lower(), "internalId": self.ids.new(base),
+                         "orderIndex": i + 1, "name": name, "isDefault": i == 0, "isDependency": False})
+        resources = []
+        for i in range(4 + rng.randrange(3)):
+            t = base + (i + 1) * 600
+            cat = cats[i % 2]
+            resources.append({
+                "id": self.ids.new(t), "externalId": str(1076 + i) if i % 2 == 0 else "",
+                "orderIndex": i + 1, "name": "Department - %s" % chr(65 + i), "color": COLORS[i % 5],
+                "avatarUrl": None, "email": "dept%d@example.com" % i if i % 3 else "",
+                "categoryId": cat["id"], "createdAt": iso(t), "updatedAt": iso(t + rng.randrange(90 * DAY)),
+            })
+        services = []
+        cat_id = self.ids.new(base)
+        course_cat_id = self.ids.new(base)
+        for i in range(7):
+            t = base + 7200 + i * 600
+            course = i >= 4
+            svc = {
+                "id": self.ids.new(t), "externalId": None if i % 2 else "svc-%d" % i,
+                "name": ("Course - %d" if course else "Service - %d") % (i + 1),
+                "color": COLORS[i % 5], "description": "<p>Lorem ipsum dolor sit amet.</p>",
+                "duration": [30, 60, 90, 120][i % 4], "price": [0, 25, 49.5][i % 3],
+                "hasOnlinePayment": False, "isPaymentMandatory": False, "discount": None,
+                "categoryId": course_cat_id if course else cat_id, "orderIndex": i + 1, "isCourse": course,
+                "createdAt": iso(t), "updatedAt": iso(t + rng.randrange(90 * DAY)),
+            }
+            if course:
+                svc.update({"maxParticipants": [15, 50, 100][i % 3], "extraPersonsPerParticipant": 0, "isTitle": None})
+            services.append(svc)
+        fields = []
+        specs = [
+            ("EMAIL", "customerFields.basic.email", None, "email", 7),
+            ("TEXT", "customerFields.basic.firstName", None, "firstName", 5),
+            ("TEXT", "customerFields.basic.lastName", None, "lastName", 6),
+            ("PHONE", "customerFields.basic.mobilePhone", None, "mobilePhone", 8),
+            ("TEXT", None, "Member number", None, 9),
+            ("CHECKBOX", None, "Newsletter", None, 10),
+            ("DATE", None, "Birthday", None, 11),
+            ("SELECT", None, "Plan", None, 12),
+        ]
+        for i, (ftype, key, label, default_id, order) in enumerate(specs):
+            t = base + 20000 + i * 60
+            fields.append({
+                "id": self.ids.new(t), "type": ftype, "isMandatoryOnline": i < 3, "isAfterAuth": i < 4,
+                "hasOverwrite": i < 4, "translationKey": key, "label": label,
+                "selectOptions": [{"value": v, "label": v.title()} for v in ("basic", "premium")] if ftype == "SELECT" else None,
+                "orderIndex": order, "placeholder": None, "defaultId": default_id,
+                "createdAt": iso(t), "updatedAt": iso(t),
+            })
+        return cats, resources, services, fields
+
+    # ----- customers ---------------------------------------------------------------------
+    def customer(self, rng, fields, created, updated, cid=None, company_ids=None):
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        email = "%s.%s%d@example.com" % (first.lower(), last.lower().replace("'", ""), rng.randrange(1000))
+        values = {"email": email, "firstName": first, "lastName": last,
+                  "mobilePhone": "+49 151 %07d" % rng.randrange(10 ** 7)}
+        custom = {"Member number": "M-%06d" % rng.randrange(10 ** 6), "Newsletter": rng.random() < 0.5,
+                  "Birthday": "19%02d-%02d-%02d" % (rng.randrange(50, 100), rng.randrange(1, 13), rng.randrange(1, 29)),
+                  "Plan": rng.choice(["basic", "premium"])}
+        rec = {
+            "id": cid or self.ids.new(created),
+            "externalId": None if rng.random() < 0.3 else "C%05d" % rng.randrange(10 ** 5),
+            "firstName": first, "lastName": last, "fullName": "%s %s" % (first, last), "email": email,
+            "totalBookings": 0,
+            "createdAt": iso(created), "updatedAt": iso(updated), "ts": updated,
+            "fields": [{"id": f["id"], "defaultId": f["defaultId"],
+                        "value": values[f["defaultId"]] if f["defaultId"] else custom[f["label"]]} for f in fields],
+        }
+        if company_ids is not None:
+            rec["companyIds"] = company_ids
+        return rec
+
+    def customers(self, fields, count):
+        rng = self.rng
+        out = []
+        for _ in range(count):
+            created = self.now - rng.randrange(2 * 365 * DAY)
+            updated = created if rng.random() < 0.4 else created + rng.randrange(self.now - created + 1)
+            out.append(self.customer(rng, fields, created, updated))
+        return out
+
+    def enterprise_customers(self, company_ids, fields):
+        rng = self.rng
+        out = []
+        for i in range(36):
+            created = self.now - rng.randrange(2 * 365 * DAY)
+            updated = created if rng.random() < 0.4 else created + rng.randrange(self.now - created + 1)
+            out.append(self.customer(rng, fields, created, updated,
+                                     company_ids=sorted(rng.sample(company_ids, min(len(company_ids), 1 + i % 3)))))
+        return out
+
+    # ----- appointments ------------------------------------------------------------------
+    def special_starts(self, tz):
+        """Starts that exercise edges: DST change days in the company's zone, UTC midnight and
+        23:59:59 on month boundaries and around `now`."""
+        now_day = dt.datetime.fromtimestamp(self.now, tz).date()
+        first, last = now_day - dt.timedelta(days=729), now_day + dt.timedelta(days=364)
+        out = []
+        for day in dst_days(tz, first, last):
+            for minutes in (90, 150, 210, 12 * 60, 23 * 60 + 30):
+                out.append(local_epoch(tz, day, minutes))
+        utc_now = dt.datetime.fromtimestamp(self.now, dt.timezone.utc).date()
+        edges = [utc_now, utc_now - dt.timedelta(days=30), utc_now - dt.timedelta(days=31)]
+        d = utc_now.replace(day=1)
+        for _ in range(4):
+            edges.append(d)
+            d = (d - dt.timedelta(days=1)).replace(day=1)
+        for day in edges:
+            midnight = calendar.timegm(day.timetuple())
+            out += [midnight, midnight + DAY - 1]
+        return sorted(set(out))
+
+    def appointments(self, company, resources, cats, services, customers, count):
+        rng = self.rng
+        tz = ZoneInfo(company["timezone"])
+        now = self.now
+        now_day = dt.datetime.fromtimestamp(now, tz).date()
+        first_ord = now_day.toordinal() - 729
+        span = 729 + 365
+        specials = self.special_starts(tz)
+        specials = specials[: max(min(len(specials), count // 4), min(count, 6))]
+        starts = list(specials)
+        while len(starts) < count:
+            day = dt.date.fromordinal(first_ord + rng.randrange(span))
+            starts.append(local_epoch(tz, day, 7 * 60 + 5 * rng.randrange(144)))
+        # A few weekly chains of three (chainedEvents reference each other).
+        plan = []
+        i = 0
+        while i < count:
+            if i >= len(specials) and i + 3 <= count and rng.random() < 0.05:
+                chain = [starts[i], starts[i] + 7 * DAY, starts[i] + 14 * DAY]
+                plan.append(chain)
+                i += 3
+            else:
+                plan.append([starts[i]])
+                i += 1
+        cat_by_id = {c["id"]: c for c in cats}
+        res_nested = [{"id": r["id"], "externalId": r["externalId"], "name": r["name"], "email": r["email"],
+                       "category": cat_by_id[r["categoryId"]]} for r in resources]
+        out = []
+        cname = company["name"]
+        ent = self.enterprise_id
+        zone = company["timezone"]
+        for group in plan:
+            metas = []
+            for start in group:
+                created = min(start, now) - rng.randrange(1, 60 * DAY)
+                updated = created if rng.random() < 0.4 else created + rng.randrange(now - created + 1)
+                metas.append((start, created, updated, self.ids.new(created)))
+            chain_id = self.ids.new(metas[0][1]) if len(group) > 1 else None
+            for k, (start, created, updated, aid) in enumerate(metas):
+                res = rng.choice(res_nested)
+                svc = rng.choice(services)
+                cust = rng.choice(customers) if customers and rng.random() < 0.7 else None
+                rec = self.appointment(rng, aid, start, created, updated, res, svc, cust, zone, cname, ent)
+                if chain_id:
+                    rec["chainId"] = chain_id
+                    rec["isLastInTheChain"] = k == len(metas) - 1
+                    rec["chainedEvents"] = [
+                        {"date": utc_day(s) + "Z", "startDate": iso(s), "id": oid, "externalId": None,
+                         "type": "booking", "title": rec["title"], "notes": ""}
+                        for (s, _, _, oid) in metas if oid != aid]
+                out.append(rec)
+        return out
+
+    def appointment(self, rng, aid, start, created, updated, res, svc, cust, zone, company_name, enterprise_id,
+                    recurring=None):
+        duration = svc["duration"]
+        course = svc["isCourse"]
+        edited = updated != created
+        user = "65f95e4428d1042df88046fc"
+        if recurring is None:
+            recurring = rng.random() < 0.1
+        n_book = 3 if recurring else 1
+        bookings = []
+        for b in range(n_book):
+            s = start + b * 7 * DAY
+            bookings.append({
+                "id": hex_secret(rng), "startDate": iso(s),
+                "interval": {"begin": iso(s), "end": iso(s + duration * 60)},
+                "batchNumber": 0, "isFirstBatch": True, "isLastBatch": True,
+                "recurringDay": utc_day(s) if recurring else None,
+                "duration": duration, "durationBefore": 0, "durationAfter": 0, "durationTotal": duration,
+                "resourceId": res["id"],
+            })
+        customers = []
+        if cust is not None:
+            customers = [{"id": cust["id"], "externalId": cust["externalId"], "fullName": cust["fullName"],
+                          "email": cust["email"], "participantsCount": 1}]
+        return {
+            "id": aid, "externalId": "" if rng.random() < 0.8 else "EXT-%d" % rng.randrange(10 ** 6),
+            "type": "booking", "title": svc["name"], "notes": "" if rng.random() < 0.6 else "booking notes",
+            "color": svc["color"], "price": svc["price"], "date": utc_day(start) + "Z", "duration": duration,
+            "durationBefore": 0, "durationAfter": 0, "durationsPattern": [duration],
+            "startDate": iso(start), "createdAt": iso(created), "createdBy": "Steven Strange",
+            "createdByUserId": user, "createdByScope": "COMPANY",
+            "updatedAt": iso(updated), "updatedBy": "Steven Strange" if edited else None,
+            "updatedByUserId": user if edited else None, "updatedByScope": "COMPANY" if edited else None,
+            "rescheduleUntil": iso(start - DAY), "reschedulingSecret": uuid_like(rng),
+            "companyName": company_name, "timestamp": str(updated * 1000),
+            "isOnlineBooking": rng.random() < 0.3, "isBookable": True, "isCourse": course,
+            "isPaidOnlineWithStripe": False, "isPaidOnlineWithPaypal": False,
+            "hasNotifyCustomers": True, "hasNotifyResources": False,
+            "maxParticipants": svc.get("maxParticipants", 1), "participants": len(customers),
+            "customers": customers, "singleCustomers": [],
+            "customfields": [] if cust is None else [{"id": "65c39ebd07a04b9210cccb99", "value": "booking data"}],
+            "resources": [res],
+            "serviceId": None if course else svc["id"],
+            "service": None if course else {"id": svc["id"], "externalId": svc["externalId"], "name": svc["name"]},
+            "recurring": {"timezone": zone, "frequency": "WEEKS", "period": 1,
+                          "weekDays": [dt.datetime.fromtimestamp(start, dt.timezone.utc).isoweekday() % 7],
+                          "monthDays": [], "yearMonths": [], "repeatTimes": 3, "repeatLastDay": None,
+                          "maxDay": None, "isFixedByRecurringDay": False} if recurring else None,
+            "chainId": None, "chainedEvents": [], "isLastInTheChain": None,
+            "bookings": bookings, "tagIds": [], "tags": [], "combination": None, "reservedUntil": None,
+            "metadata": {} if rng.random() < 0.7 else {"secret": uuid_like(rng)},
+            "scheduledForDeletionAt": None, "enterpriseId": enterprise_id,
+        }
+
+    # ----- timeshifts --------------------------------------------------------------------
+    def timeshifts(self, company, resources):
+        """One shift per resource per working day, from two weeks before to four weeks after now."""
+        rng = self.rng
+        tz = ZoneInfo(company["timezone"])
+        today = dt.datetime.fromtimestamp(self.now, tz).date()
+        out = []
+        for r in resources:
+            for offset in range(-14, 29):
+                day = today + dt.timedelta(days=offset)
+                if day.isoweekday() > 5:
+                    continue
+                begin, end = local_midnight(tz, day), local_midnight(tz, day + dt.timedelta(days=1))
+                denial = rng.random() < 0.08
+                work = [] if denial else [{"begin": iso(local_epoch(tz, day, 8 * 60)),
+                                           "end": iso(local_epoch(tz, day, 17 * 60))}]
+                created = min(begin, self.now) - rng.randrange(1, 30 * DAY)
+                updated = created if rng.random() < 0.5 else created + rng.randrange(self.now - created + 1)
+                out.append({
+                    "id": self.ids.new(created), "resourceId": r["id"], "resourceExternalId": r["externalId"],
+                    "type": "DENIAL" if denial else "WORKING", "isDenial": denial,
+                    "denialReason": "Holiday" if denial else None,
+                    "from": iso(begin), "to": iso(end),
+                    "workingTimes": work, "bookingTimes": list(work),
+                    "denialTimes": [{"begin": iso(begin), "end": iso(end)}] if denial else [],
+                    "createdAt": iso(created), "updatedAt": iso(updated),
+                })
+        return out

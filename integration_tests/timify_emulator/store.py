@@ -1,0 +1,289 @@
+"""The emulator's data: records pre-serialised to JSON bytes once, indexed for the API's queries.
+
+Each record is kept only as its JSON bytes (plus a small sort key), which is what lets one process
+hold a million appointments: a page body is built by joining bytes, and truth() parses them back,
+so callers always get deep copies.
+"""
+
+import bisect
+import json
+import threading
+
+from .data import DAY, iso, parse_iso, utc_day
+
+
+def dumps(record):
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+class Table:
+    """Records in a stable order: by (createdAt, id), so updates never move a record between pages."""
+
+    def __init__(self, records=()):
+        self.rows = {}
+        self.order = []
+        for rec in records:
+            self.rows[rec["id"]] = dumps(rec)
+            self.order.append((rec["createdAt"], rec["id"]))
+        self.order.sort()
+
+    def __len__(self):
+        return len(self.order)
+
+    def ids(self):
+        return [k[1] for k in self.order]
+
+    def bodies(self):
+        rows = self.rows
+        return [rows[k[1]] for k in self.order]
+
+    def get(self, rid):
+        raw = self.rows.get(rid)
+        return None if raw is None else json.loads(raw)
+
+    def put(self, rec):
+        key = (rec["createdAt"], rec["id"])
+        if rec["id"] not in self.rows:
+            bisect.insort(self.order, key)
+        self.rows[rec["id"]] = dumps(rec)
+
+    def delete(self, rid):
+        rec = json.loads(self.rows.pop(rid))
+        self.order.remove((rec["createdAt"], rid))
+
+
+class Appointments:
+    """One company's appointments, sorted by (startDate epoch, id) for bisect window queries."""
+
+    def __init__(self, records=()):
+        self.keys = []
+        self.rows = {}  # id -> (bytes, start epoch, tuple of customer ids)
+        for rec in records:
+            start = parse_iso(rec["startDate"])
+            self.rows[rec["id"]] = (dumps(rec), start, tuple(c["id"] for c in rec["customers"]))
+            self.keys.append((start, rec["id"]))
+        self.keys.sort()
+
+    def __len__(self):
+        return len(self.keys)
+
+    def window(self, lo, hi):
+        """Index range of keys with lo <= start < hi."""
+        return bisect.bisect_left(self.keys, (lo, "")), bisect.bisect_left(self.keys, (hi, ""))
+
+    def select(self, lo=None, hi=None, ids=None, customer_id=None):
+        """Matching keys as (list or slice range). Returns (keys list, start, end)."""
+        i, j = (0, len(self.keys)) if lo is None else self.window(lo, hi)
+        if ids is None and customer_id is None:
+            return self.keys, i, j
+        rows = self.rows
+        if ids is not None and (j - i) > len(ids):
+            found = []
+            for rid in ids:
+                row = rows.get(rid)
+                if row is not None and (lo is None or lo <= row[1] < hi):
+                    found.append((row[1], rid))
+            keys = sorted(set(found))
+        else:
+            keys = self.keys[i:j]
+            if ids is not None:
+                wanted = set(ids)
+                keys = [k for k in keys if k[1] in wanted]
+        if customer_id is not None:
+            keys = [k for k in keys if customer_id in rows[k[1]][2]]
+        return keys, 0, len(keys)
+
+    def body(self, rid):
+        row = self.rows.get(rid)
+        return None if row is None else row[0]
+
+    def get(self, rid):
+        row = self.rows.get(rid)
+        return None if row is None else json.loads(row[0])
+
+    def put(self, rec):
+        start = parse_iso(rec["startDate"])
+        old = self.rows.get(rec["id"])
+        if old is not None and old[1] != start:
+            self.keys.pop(bisect.bisect_left(self.keys, (old[1], rec["id"])))
+        if old is None or old[1] != start:
+            bisect.insort(self.keys, (start, rec["id"]))
+        self.rows[rec["id"]] = (dumps(rec), start, tuple(c["id"] for c in rec.get("customers") or ()))
+
+    def delete(self, rid):
+        old = self.rows.pop(rid)
+        self.keys.pop(bisect.bisect_left(self.keys, (old[1], rid)))
+
+
+class Company:
+    """Everything one company holds."""
+
+    def __init__(self, record, tz, catalogue, customers, appointments, timeshifts):
+        cats, resources, services, fields = catalogue
+        self.id = record["id"]
+        self.record = record
+        self.tz = tz
+        self.categories = cats
+        self.resource_list = resources
+        self.service_list = services
+        self.field_list = fields
+        self.appointments = Appointments(appointments)
+        self.customers = Table(customers)
+        self.customer_fields = Table(fields)
+        self.services = Table(services)
+        self.resources = Table(resources)
+        self.timeshifts = Table(timeshifts)
+        # timeshift spans for overlap queries: id -> (from epoch, to epoch)
+        self.shift_span = {t["id"]: (parse_iso(t["from"]), parse_iso(t["to"])) for t in timeshifts}
+
+
+class Store:
+    """All companies of one installation, with a lock around every read and mutation."""
+
+    def __init__(self, generator):
+        g = generator
+        self.lock = threading.RLock()
+        self.generator = g
+        self.companies = {}
+        from zoneinfo import ZoneInfo
+        company_records = []
+        for idx in range(g.n_companies):
+            crec = g.company(idx)
+            company_records.append(crec)
+            cat = g.catalogue(crec)
+            customers = g.customers(cat[3], g.cpc)
+            appts = g.appointments(crec, cat[1], cat[0], cat[2], customers, g.apc)
+            counts = {}
+            for a in appts:
+                for c in a["customers"]:
+                    counts[c["id"]] = counts.get(c["id"], 0) + 1
+            for c in customers:
+                c["totalBookings"] = counts.get(c["id"], 0)
+            shifts = g.timeshifts(crec, cat[1])
+            self.companies[crec["id"]] = Company(crec, ZoneInfo(crec["timezone"]), cat, customers, appts, shifts)
+            del appts
+        self.company_table = Table(company_records)
+        self.company_ids = list(self.companies)
+        all_fields = next(iter(self.companies.values())).field_list
+        self.enterprise_customers = Table(
+            g.enterprise_customers(self.company_ids, all_fields) if g.enterprise else [])
+
+    # ----- helpers for truth() -----------------------------------------------------------
+    def table(self, stream, company_id):
+        c = self.companies[company_id]
+        return {"customers": c.customers, "customer_fields": c.customer_fields, "services": c.services,
+                "resources": c.resources, "timeshifts": c.timeshifts}[stream]
+
+    def truth_company(self, stream, company_id, filters):
+        with self.lock:
+            c = self.companies[company_id]
+            if stream == "appointments":
+                frm, to = filters.get("from_date"), filters.get("to_date")
+                lo = hi = None
+                if frm or to:
+                    lo = _day_epoch(frm) if frm else -(2 ** 62)
+                    hi = _day_epoch(to) + DAY if to else 2 ** 62
+                keys, i, j = c.appointments.select(lo, hi, filters.get("ids"), filters.get("customer_id"))
+                bodies = [c.appointments.rows[k[1]][0] for k in keys[i:j]]
+            elif stream == "timeshifts":
+                frm, to = filters.get("from"), filters.get("to")
+                lo = _day_epoch(frm) if frm else -(2 ** 62)
+                hi = _day_epoch(to) + DAY if to else 2 ** 62
+                bodies = [c.timeshifts.rows[k[1]] for k in c.timeshifts.order
+                          if c.shift_span[k[1]][0] < hi and c.shift_span[k[1]][1] > lo]
+            elif stream == "companies":
+                bodies = [self.company_table.rows[company_id]]
+            else:
+                bodies = self.table(stream, company_id).bodies()
+        return [json.loads(b) for b in bodies]
+
+    # ----- mutations ---------------------------------------------------------------------
+    def create_appointment(self, company_id, start, clock, fields):
+        g = self.generator
+        with self.lock:
+            c = self.companies[company_id]
+            rng = g.rng
+            svc = rng.choice(c.service_list)
+            res = rng.choice(c.resource_list)
+            cat = next(k for k in c.categories if k["id"] == res["categoryId"])
+            nested = {"id": res["id"], "externalId": res["externalId"], "name": res["name"],
+                      "email": res["email"], "category": cat}
+            cust = None
+            if c.customers.order:
+                cust = c.customers.get(c.customers.order[rng.randrange(len(c.customers.order))][1])
+            aid = g.ids.new(clock)
+            rec = g.appointment(rng, aid, start, clock, clock, nested, svc, cust, c.record["timezone"],
+                                c.record["name"], g.enterprise_id, recurring=False)
+            rec.update(fields)
+            rec["id"] = aid
+            _restamp(rec, clock)
+            rec["createdAt"] = rec["updatedAt"]
+            rec["updatedBy"] = rec["updatedByUserId"] = rec["updatedByScope"] = None
+            c.appointments.put(rec)
+            return rec
+
+    def update_appointment(self, company_id, appointment_id, clock, changes):
+        with self.lock:
+            c = self.companies[company_id]
+            rec = c.appointments.get(appointment_id)
+            if rec is None:
+                raise KeyError("no appointment %s in company %s" % (appointment_id, company_id))
+            rec.update(changes)
+            rec["id"] = appointment_id
+            if "startDate" in changes:
+                start = parse_iso(rec["startDate"])
+                rec["date"] = utc_day(start) + "Z"
+            _restamp(rec, clock)
+            rec["updatedBy"], rec["updatedByUserId"], rec["updatedByScope"] = "TIMIFY API", "000000000000000000000000", "APP"
+            c.appointments.put(rec)
+            return rec
+
+    def delete_appointment(self, company_id, appointment_id):
+        with self.lock:
+            c = self.companies[company_id]
+            if appointment_id not in c.appointments.rows:
+                raise KeyError("no appointment %s in company %s" % (appointment_id, company_id))
+            c.appointments.delete(appointment_id)
+
+    def create_customer(self, company_id, clock, fields):
+        g = self.generator
+        with self.lock:
+            c = self.companies[company_id]
+            rec = g.customer(g.rng, c.field_list, clock, clock)
+            rec.update(fields)
+            rec["id"] = g.ids.new(clock) if "id" not in fields else fields["id"]
+            rec["createdAt"] = rec["updatedAt"] = iso(clock)
+            rec["ts"] = clock
+            c.customers.put(rec)
+            return rec
+
+    def update_customer(self, company_id, customer_id, clock, changes):
+        with self.lock:
+            c = self.companies[company_id]
+            rec = c.customers.get(customer_id)
+            if rec is None:
+                raise KeyError("no customer %s in company %s" % (customer_id, company_id))
+            rec.update(changes)
+            rec["id"] = customer_id
+            rec["updatedAt"] = iso(clock)
+            rec["ts"] = clock
+            c.customers.put(rec)
+            return rec
+
+    def delete_customer(self, company_id, customer_id):
+        with self.lock:
+            c = self.companies[company_id]
+            if customer_id not in c.customers.rows:
+                raise KeyError("no customer %s in company %s" % (customer_id, company_id))
+            c.customers.delete(customer_id)
+
+
+def _restamp(rec, clock):
+    rec["updatedAt"] = iso(clock)
+    rec["timestamp"] = str(clock * 1000)
+
+
+def _day_epoch(day):
+    import calendar
+    import time
+    return calendar.timegm(time.strptime(day, "%Y-%m-%d"))
