@@ -40,6 +40,16 @@ def base_url(config: Mapping[str, Any]) -> str:
     return url.rstrip("/")
 
 
+def _config_error(message: str, detail: str = "") -> AirbyteTracedException:
+    """A config error whose every rendering (trace message, exception repr in the CDK's sync
+    summary) starts with the sentence meant for the user."""
+    return AirbyteTracedException(
+        message=message,
+        internal_message=f"{message} ({detail})" if detail else message,
+        failure_type=FailureType.config_error,
+    )
+
+
 def _error_text(response: requests.Response) -> str:
     try:
         error = response.json().get("error") or {}
@@ -122,35 +132,29 @@ class TimifyAuthenticator(DeclarativeAuthenticator):
             time.sleep(min(2**attempt, 30))
         assert response is not None
         if response.status_code in (400, 401, 403):
-            raise AirbyteTracedException(
-                message=(
-                    "TIMIFY rejected the App ID or App Secret: copy both again from the "
-                    f"{APP_OVERVIEW} (a rotated App Secret invalidates the old one at once)."
-                ),
-                internal_message=f"Login returned HTTP {response.status_code}: {_error_text(response)}",
-                failure_type=FailureType.config_error,
+            raise _config_error(
+                "TIMIFY rejected the App ID or App Secret: copy both again from the "
+                f"{APP_OVERVIEW} (a rotated App Secret invalidates the old one at once).",
+                detail=f"login answered HTTP {response.status_code} {_error_text(response)}",
             )
         if response.status_code == 404:
-            raise AirbyteTracedException(
-                message=(
-                    f"{self._key[0]} has no TIMIFY login endpoint (HTTP 404): check `subdomain` "
-                    "(default api) and `base_url`."
-                ),
-                failure_type=FailureType.config_error,
+            raise _config_error(
+                f"{self._key[0]} has no TIMIFY login endpoint (HTTP 404): check `subdomain` "
+                "(default api) and `base_url`."
             )
         if response.status_code != 200:
+            message = f"TIMIFY's login failed with HTTP {response.status_code}; try again later."
             raise AirbyteTracedException(
-                message=f"TIMIFY's login failed with HTTP {response.status_code}; try again later.",
-                internal_message=_error_text(response),
+                message=message,
+                internal_message=f"{message} ({_error_text(response)})",
                 failure_type=FailureType.transient_error,
             )
         try:
             payload = response.json()
             access_token = payload["accessToken"]
         except Exception:
-            raise AirbyteTracedException(
-                message=f"{self._key[0]} answered the login without an access token: check `subdomain` and `base_url`.",
-                failure_type=FailureType.config_error,
+            raise _config_error(
+                f"{self._key[0]} answered the login without an access token: check `subdomain` and `base_url`."
             ) from None
         add_to_secrets(access_token)
         if payload.get("refreshToken"):
@@ -166,13 +170,10 @@ class TimifyAuthenticator(DeclarativeAuthenticator):
 
     def _unreachable(self, error: Exception) -> AirbyteTracedException:
         host = urlsplit(self._key[0]).netloc
-        return AirbyteTracedException(
-            message=(
-                f"Could not reach TIMIFY at {host}: check `subdomain` (default api), `base_url` "
-                "and the network."
-            ),
-            internal_message=f"{type(error).__name__} while logging in",
-            failure_type=FailureType.config_error,
+        return _config_error(
+            f"Could not reach TIMIFY at {host}: check `subdomain` (default api), `base_url` "
+            "and the network.",
+            detail=f"{type(error).__name__} while logging in",
         )
 
 
@@ -275,14 +276,14 @@ class RepeatedPageGuard(RecordExtractor):
             self._first_ids[(request_key, "", page)] = first_id
             previous = self._first_ids.pop((request_key, "", page - 1), None) if page > 1 else None
         if page > 1 and first_id is not None and previous == first_id:
+            message = (
+                f"TIMIFY returned the same records for page {page} as for page {page - 1} of "
+                f"{parts.path}: the server ignored the `page` parameter, so the sync stopped "
+                "instead of emitting duplicates. Set `page_size` to 10000 to read each list in "
+                "one page, or retry later."
+            )
             raise AirbyteTracedException(
-                message=(
-                    f"TIMIFY returned the same records for page {page} as for page {page - 1} of "
-                    f"{parts.path}: the server ignored the `page` parameter, so the sync stopped "
-                    "instead of emitting duplicates. Set `page_size` to 10000 to read each list in "
-                    "one page, or retry later."
-                ),
-                failure_type=FailureType.system_error,
+                message=message, internal_message=message, failure_type=FailureType.system_error
             )
 
 
@@ -379,12 +380,9 @@ class ConfiguredCompanies(RecordExtractor):
         seen = {company.get("id") for company in companies}
         missing = [company_id for company_id in wanted if company_id not in seen]
         if missing and is_only_page:
-            raise AirbyteTracedException(
-                message=(
-                    f"This TIMIFY app cannot access company {', '.join(missing)} listed in "
-                    "`company_ids`: remove it, or install the app on that company (or its "
-                    "enterprise) in the TIMIFY Developer Platform."
-                ),
-                failure_type=FailureType.config_error,
+            raise _config_error(
+                f"This TIMIFY app cannot access company {', '.join(missing)} listed in "
+                "`company_ids`: remove it, or install the app on that company (or its "
+                "enterprise) in the TIMIFY Developer Platform."
             )
         return [company for company in companies if company.get("id") in wanted]
