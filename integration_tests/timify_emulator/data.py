@@ -6,6 +6,7 @@ Records are plain dicts; the store serialises them once.
 
 import calendar
 import datetime as dt
+import json
 import random
 import time
 from zoneinfo import ZoneInfo
@@ -28,17 +29,29 @@ COLORS = ["#385f87", "#b26492", "#ebb65d", "#5da5eb", "#769851"]
 DAY = 86400
 
 
+_DAYS = {}
+
+
+def _day_text(day_number):
+    text = _DAYS.get(day_number)
+    if text is None:
+        text = _DAYS[day_number] = time.strftime("%Y-%m-%d", time.gmtime(day_number * 86400))
+    return text
+
+
 def iso(epoch):
     """ISO-8601 UTC with second precision, like every TIMIFY date-time ("2024-03-05T09:02:24Z")."""
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+    day, rest = divmod(int(epoch), 86400)
+    return "%sT%02d:%02d:%02dZ" % (_day_text(day), rest // 3600, rest // 60 % 60, rest % 60)
 
 
 def parse_iso(text):
-    return calendar.timegm(time.strptime(text, "%Y-%m-%dT%H:%M:%SZ"))
+    return int(dt.datetime.fromisoformat(text[:-1] + "+00:00").timestamp()) if text.endswith("Z") else \
+        int(dt.datetime.fromisoformat(text).timestamp())
 
 
 def utc_day(epoch):
-    return time.strftime("%Y-%m-%d", time.gmtime(epoch))
+    return _day_text(int(epoch) // 86400)
 
 
 def local_epoch(tz, day, minutes):
@@ -274,13 +287,9 @@ class Generator:
             else:
                 plan.append([starts[i]])
                 i += 1
-        cat_by_id = {c["id"]: c for c in cats}
-        res_nested = [{"id": r["id"], "externalId": r["externalId"], "name": r["name"], "email": r["email"],
-                       "category": cat_by_id[r["categoryId"]]} for r in resources]
+        frags = self.fragments(company, resources, cats, services)
+        cust_frags = [self.customer_fragment(c) for c in customers]
         out = []
-        cname = company["name"]
-        ent = self.enterprise_id
-        zone = company["timezone"]
         for group in plan:
             metas = []
             for start in group:
@@ -289,73 +298,99 @@ class Generator:
                 metas.append((start, created, updated, self.ids.new(created)))
             chain_id = self.ids.new(metas[0][1]) if len(group) > 1 else None
             for k, (start, created, updated, aid) in enumerate(metas):
-                res = rng.choice(res_nested)
-                svc = rng.choice(services)
-                cust = rng.choice(customers) if customers and rng.random() < 0.7 else None
-                rec = self.appointment(rng, aid, start, created, updated, res, svc, cust, zone, cname, ent)
+                res = rng.choice(frags["resources"])
+                svc = rng.choice(frags["services"])
+                cust = rng.choice(cust_frags) if cust_frags and rng.random() < 0.7 else None
+                chain = None
                 if chain_id:
-                    rec["chainId"] = chain_id
-                    rec["isLastInTheChain"] = k == len(metas) - 1
-                    rec["chainedEvents"] = [
-                        {"date": utc_day(s) + "Z", "startDate": iso(s), "id": oid, "externalId": None,
-                         "type": "booking", "title": rec["title"], "notes": ""}
-                        for (s, _, _, oid) in metas if oid != aid]
-                out.append(rec)
+                    chained = ",".join(
+                        '{"date":"%sZ","startDate":"%s","id":"%s","externalId":null,"type":"booking","title":%s,"notes":""}'
+                        % (utc_day(s), iso(s), oid, svc["title"]) for (s, _, _, oid) in metas if oid != aid)
+                    chain = (chain_id, k == len(metas) - 1, "[" + chained + "]")
+                text = self.appointment_json(rng, aid, start, created, updated, res, svc, cust, frags, chain)
+                out.append((aid, text.encode("utf-8"), start, (cust[0],) if cust else ()))
         return out
 
-    def appointment(self, rng, aid, start, created, updated, res, svc, cust, zone, company_name, enterprise_id,
-                    recurring=None):
+    @staticmethod
+    def _j(value):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+    def fragments(self, company, resources, cats, services):
+        """Pre-serialised JSON pieces shared by a company's appointments (what makes generation fast)."""
+        j = self._j
+        cat_by_id = {c["id"]: c for c in cats}
+        res = [(r["id"], j({"id": r["id"], "externalId": r["externalId"], "name": r["name"], "email": r["email"],
+                            "category": cat_by_id[r["categoryId"]]})) for r in resources]
+        svcs = []
+        for svc in services:
+            course = svc["isCourse"]
+            svcs.append({
+                "title": j(svc["name"]), "color": j(svc["color"]), "price": j(svc["price"]),
+                "duration": svc["duration"], "isCourse": j(course), "max": j(svc.get("maxParticipants", 1)),
+                "serviceId": "null" if course else j(svc["id"]),
+                "service": "null" if course else j({"id": svc["id"], "externalId": svc["externalId"], "name": svc["name"]}),
+            })
+        return {"resources": res, "services": svcs, "zone": j(company["timezone"]), "company": j(company["name"]),
+                "enterprise": j(self.enterprise_id)}
+
+    def customer_fragment(self, cust):
+        return (cust["id"], self._j([{"id": cust["id"], "externalId": cust["externalId"], "fullName": cust["fullName"],
+                                      "email": cust["email"], "participantsCount": 1}]))
+
+    def appointment_json(self, rng, aid, start, created, updated, res, svc, cust, frags, chain=None, recurring=None):
+        """One appointment as compact JSON text, shaped like timify-samples/*/appointments/*.json."""
         duration = svc["duration"]
-        course = svc["isCourse"]
         edited = updated != created
-        user = "65f95e4428d1042df88046fc"
+        user = '"65f95e4428d1042df88046fc"'
         if recurring is None:
             recurring = rng.random() < 0.1
-        n_book = 3 if recurring else 1
+        res_id, res_json = res
         bookings = []
-        for b in range(n_book):
-            s = start + b * 7 * DAY
-            bookings.append({
-                "id": hex_secret(rng), "startDate": iso(s),
-                "interval": {"begin": iso(s), "end": iso(s + duration * 60)},
-                "batchNumber": 0, "isFirstBatch": True, "isLastBatch": True,
-                "recurringDay": utc_day(s) if recurring else None,
-                "duration": duration, "durationBefore": 0, "durationAfter": 0, "durationTotal": duration,
-                "resourceId": res["id"],
-            })
-        customers = []
-        if cust is not None:
-            customers = [{"id": cust["id"], "externalId": cust["externalId"], "fullName": cust["fullName"],
-                          "email": cust["email"], "participantsCount": 1}]
-        return {
-            "id": aid, "externalId": "" if rng.random() < 0.8 else "EXT-%d" % rng.randrange(10 ** 6),
-            "type": "booking", "title": svc["name"], "notes": "" if rng.random() < 0.6 else "booking notes",
-            "color": svc["color"], "price": svc["price"], "date": utc_day(start) + "Z", "duration": duration,
-            "durationBefore": 0, "durationAfter": 0, "durationsPattern": [duration],
-            "startDate": iso(start), "createdAt": iso(created), "createdBy": "Steven Strange",
-            "createdByUserId": user, "createdByScope": "COMPANY",
-            "updatedAt": iso(updated), "updatedBy": "Steven Strange" if edited else None,
-            "updatedByUserId": user if edited else None, "updatedByScope": "COMPANY" if edited else None,
-            "rescheduleUntil": iso(start - DAY), "reschedulingSecret": uuid_like(rng),
-            "companyName": company_name, "timestamp": str(updated * 1000),
-            "isOnlineBooking": rng.random() < 0.3, "isBookable": True, "isCourse": course,
-            "isPaidOnlineWithStripe": False, "isPaidOnlineWithPaypal": False,
-            "hasNotifyCustomers": True, "hasNotifyResources": False,
-            "maxParticipants": svc.get("maxParticipants", 1), "participants": len(customers),
-            "customers": customers, "singleCustomers": [],
-            "customfields": [] if cust is None else [{"id": "65c39ebd07a04b9210cccb99", "value": "booking data"}],
-            "resources": [res],
-            "serviceId": None if course else svc["id"],
-            "service": None if course else {"id": svc["id"], "externalId": svc["externalId"], "name": svc["name"]},
-            "recurring": {"timezone": zone, "frequency": "WEEKS", "period": 1,
-                          "weekDays": [dt.datetime.fromtimestamp(start, dt.timezone.utc).isoweekday() % 7],
-                          "monthDays": [], "yearMonths": [], "repeatTimes": 3, "repeatLastDay": None,
-                          "maxDay": None, "isFixedByRecurringDay": False} if recurring else None,
-            "chainId": None, "chainedEvents": [], "isLastInTheChain": None,
-            "bookings": bookings, "tagIds": [], "tags": [], "combination": None, "reservedUntil": None,
-            "metadata": {} if rng.random() < 0.7 else {"secret": uuid_like(rng)},
-            "scheduledForDeletionAt": None, "enterpriseId": enterprise_id,
-        }
+        for b in range(3 if recurring else 1):
+            t = start + b * 7 * DAY
+            st = iso(t)
+            bookings.append(
+                '{"id":"%s","startDate":"%s","interval":{"begin":"%s","end":"%s"},"batchNumber":0,"isFirstBatch":true,'
+                '"isLastBatch":true,"recurringDay":%s,"duration":%d,"durationBefore":0,"durationAfter":0,'
+                '"durationTotal":%d,"resourceId":"%s"}'
+                % (hex_secret(rng), st, st, iso(t + duration * 60), '"%s"' % utc_day(t) if recurring else "null",
+                   duration, duration, res_id))
+        external = '""' if rng.random() < 0.8 else '"EXT-%d"' % rng.randrange(10 ** 6)
+        notes = '""' if rng.random() < 0.6 else '"booking notes"'
+        online = "true" if rng.random() < 0.3 else "false"
+        secret = uuid_like(rng)
+        if recurring:
+            rec_json = ('{"timezone":%s,"frequency":"WEEKS","period":1,"weekDays":[%d],"monthDays":[],"yearMonths":[],'
+                        '"repeatTimes":3,"repeatLastDay":null,"maxDay":null,"isFixedByRecurringDay":false}'
+                        % (frags["zone"], (start // DAY + 4) % 7))
+        else:
+            rec_json = "null"
+        chain_id, last, chained = chain if chain else (None, None, "[]")
+        metadata = "{}" if rng.random() < 0.7 else '{"secret":"%s"}' % uuid_like(rng)
+        return (
+            '{"id":"%s","externalId":%s,"type":"booking","title":%s,"notes":%s,"color":%s,"price":%s,"date":"%sZ",'
+            '"duration":%d,"durationBefore":0,"durationAfter":0,"durationsPattern":[%d],"startDate":"%s",'
+            '"createdAt":"%s","createdBy":"Steven Strange","createdByUserId":%s,"createdByScope":"COMPANY",'
+            '"updatedAt":"%s","updatedBy":%s,"updatedByUserId":%s,"updatedByScope":%s,"rescheduleUntil":"%s",'
+            '"reschedulingSecret":"%s","companyName":%s,"timestamp":"%d","isOnlineBooking":%s,"isBookable":true,'
+            '"isCourse":%s,"isPaidOnlineWithStripe":false,"isPaidOnlineWithPaypal":false,"hasNotifyCustomers":true,'
+            '"hasNotifyResources":false,"maxParticipants":%s,"participants":%d,"customers":%s,"singleCustomers":[],'
+            '"customfields":%s,"resources":[%s],"serviceId":%s,"service":%s,"recurring":%s,"chainId":%s,'
+            '"chainedEvents":%s,"isLastInTheChain":%s,"bookings":[%s],"tagIds":[],"tags":[],"combination":null,'
+            '"reservedUntil":null,"metadata":%s,"scheduledForDeletionAt":null,"enterpriseId":%s}'
+        ) % (
+            aid, external, svc["title"], notes, svc["color"], svc["price"], utc_day(start),
+            duration, duration, iso(start),
+            iso(created), user,
+            iso(updated), '"Steven Strange"' if edited else "null", user if edited else "null",
+            '"COMPANY"' if edited else "null", iso(start - DAY),
+            secret, frags["company"], updated * 1000, online,
+            svc["isCourse"], svc["max"], 1 if cust else 0, cust[1] if cust else "[]",
+            '[{"id":"65c39ebd07a04b9210cccb99","value":"booking data"}]' if cust else "[]", res_json,
+            svc["serviceId"], svc["service"], rec_json, '"%s"' % chain_id if chain_id else "null",
+            chained, "null" if last is None else ("true" if last else "false"), ",".join(bookings),
+            metadata, frags["enterprise"],
+        )
 
     # ----- timeshifts --------------------------------------------------------------------
     def timeshifts(self, company, resources):

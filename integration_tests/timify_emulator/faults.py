@@ -24,9 +24,14 @@ class Faults:
     def __init__(self, seed=0, **values):
         object.__setattr__(self, "_rng", random.Random("faults-%s" % seed))
         object.__setattr__(self, "_lock", threading.Lock())
+        object.__setattr__(self, "_initial", dict(values))
+        self.reset()
+
+    def reset(self):
+        """Back to the values given at start (tests call this between cases)."""
         for name, default in KNOBS.items():
             object.__setattr__(self, name, default)
-        self.update(**values)
+        self.update(**self._initial)
 
     def __setattr__(self, name, value):
         if name not in KNOBS:

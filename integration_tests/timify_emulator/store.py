@@ -55,13 +55,13 @@ class Table:
 class Appointments:
     """One company's appointments, sorted by (startDate epoch, id) for bisect window queries."""
 
-    def __init__(self, records=()):
+    def __init__(self, rows=()):
+        """rows: (id, JSON bytes, start epoch, tuple of customer ids) from the generator."""
         self.keys = []
         self.rows = {}  # id -> (bytes, start epoch, tuple of customer ids)
-        for rec in records:
-            start = parse_iso(rec["startDate"])
-            self.rows[rec["id"]] = (dumps(rec), start, tuple(c["id"] for c in rec["customers"]))
-            self.keys.append((start, rec["id"]))
+        for rid, body, start, customers in rows:
+            self.rows[rid] = (body, start, customers)
+            self.keys.append((start, rid))
         self.keys.sort()
 
     def __len__(self):
@@ -154,13 +154,14 @@ class Store:
             customers = g.customers(cat[3], g.cpc)
             appts = g.appointments(crec, cat[1], cat[0], cat[2], customers, g.apc)
             counts = {}
-            for a in appts:
-                for c in a["customers"]:
-                    counts[c["id"]] = counts.get(c["id"], 0) + 1
+            for row in appts:
+                for cust in row[3]:
+                    counts[cust] = counts.get(cust, 0) + 1
             for c in customers:
                 c["totalBookings"] = counts.get(c["id"], 0)
             shifts = g.timeshifts(crec, cat[1])
             self.companies[crec["id"]] = Company(crec, ZoneInfo(crec["timezone"]), cat, customers, appts, shifts)
+            self.companies[crec["id"]].fragments = g.fragments(crec, cat[1], cat[0], cat[2])
             del appts
         self.company_table = Table(company_records)
         self.company_ids = list(self.companies)
@@ -202,18 +203,13 @@ class Store:
         g = self.generator
         with self.lock:
             c = self.companies[company_id]
-            rng = g.rng
-            svc = rng.choice(c.service_list)
-            res = rng.choice(c.resource_list)
-            cat = next(k for k in c.categories if k["id"] == res["categoryId"])
-            nested = {"id": res["id"], "externalId": res["externalId"], "name": res["name"],
-                      "email": res["email"], "category": cat}
+            rng, frags = g.rng, c.fragments
             cust = None
             if c.customers.order:
-                cust = c.customers.get(c.customers.order[rng.randrange(len(c.customers.order))][1])
+                cust = g.customer_fragment(c.customers.get(c.customers.order[rng.randrange(len(c.customers.order))][1]))
             aid = g.ids.new(clock)
-            rec = g.appointment(rng, aid, start, clock, clock, nested, svc, cust, c.record["timezone"],
-                                c.record["name"], g.enterprise_id, recurring=False)
+            rec = json.loads(g.appointment_json(rng, aid, start, clock, clock, rng.choice(frags["resources"]),
+                                                rng.choice(frags["services"]), cust, frags, recurring=False))
             rec.update(fields)
             rec["id"] = aid
             _restamp(rec, clock)
