@@ -251,7 +251,7 @@ class RepeatedPageGuard(RecordExtractor):
     field_path: List[str] = field(default_factory=lambda: ["data"])
 
     def __post_init__(self, parameters: Mapping[str, Any]) -> None:
-        self._first_ids: Dict[Tuple[str, str, int], Any] = {}
+        self._first_ids: Dict[Tuple[str, int], Any] = {}
         self._lock = threading.Lock()
 
     def extract_records(self, response: requests.Response) -> Iterable[Mapping[str, Any]]:
@@ -273,8 +273,8 @@ class RepeatedPageGuard(RecordExtractor):
         query = "&".join(sorted(p for p in parts.query.split("&") if not p.startswith("page=")))
         request_key = f"{parts.path}?{query}|{response.request.headers.get('company-id', '')}"
         with self._lock:
-            self._first_ids[(request_key, "", page)] = first_id
-            previous = self._first_ids.pop((request_key, "", page - 1), None) if page > 1 else None
+            self._first_ids[(request_key, page)] = first_id
+            previous = self._first_ids.pop((request_key, page - 1), None) if page > 1 else None
         if page > 1 and first_id is not None and previous == first_id:
             message = (
                 f"TIMIFY returned the same records for page {page} as for page {page - 1} of "
@@ -356,26 +356,23 @@ class AppointmentWindows(PartitionRouter):
 
 
 @dataclass
-class ConfiguredCompanies(RecordExtractor):
-    """Extracts the companies of `/v1/companies`, keeping only those in `company_ids` when set.
+class ConfiguredCompanies(RepeatedPageGuard):
+    """Extracts the companies of `/v1/companies` (guarded like every list), keeping only those in
+    `company_ids` when it is set.
 
     A configured id the app cannot see is a config error, not an empty result: otherwise a typo
     in `company_ids` would silently sync nothing for that company.
     """
 
-    config: Config
-    parameters: InitVar[Mapping[str, Any]]
-
     def extract_records(self, response: requests.Response) -> Iterable[Mapping[str, Any]]:
-        body = response.json()
-        companies = body.get("data") if isinstance(body, dict) else None
-        companies = companies if isinstance(companies, list) else []
+        companies = list(super().extract_records(response))
         wanted = self.config.get("company_ids") or []
         if not wanted:
             return companies
+        body = response.json()
         meta = body.get("meta") if isinstance(body.get("meta"), dict) else {}
         is_only_page = _requested_page(response) == 1 and (
-            (meta.get("totalPages") or 0) <= 1 if meta else True
+            (meta.get("totalPages") or 0) <= 1 if meta else len(companies) < self._page_limit(response)
         )
         seen = {company.get("id") for company in companies}
         missing = [company_id for company_id in wanted if company_id not in seen]
@@ -386,3 +383,8 @@ class ConfiguredCompanies(RecordExtractor):
                 "enterprise) in the TIMIFY Developer Platform."
             )
         return [company for company in companies if company.get("id") in wanted]
+
+    @staticmethod
+    def _page_limit(response: requests.Response) -> int:
+        query = parse_qs(urlsplit(response.request.url or "").query)
+        return int(query.get("limit", ["10000"])[0] or 10000)
