@@ -20,6 +20,7 @@ import requests
 from airbyte_cdk.models import FailureType
 from airbyte_cdk.sources.declarative.auth.declarative_authenticator import DeclarativeAuthenticator
 from airbyte_cdk.sources.declarative.extractors.record_extractor import RecordExtractor
+from airbyte_cdk.sources.declarative.interpolation.interpolated_string import InterpolatedString
 from airbyte_cdk.sources.declarative.partition_routers.partition_router import PartitionRouter
 from airbyte_cdk.sources.declarative.requesters.paginators.strategies.pagination_strategy import (
     PaginationStrategy,
@@ -205,9 +206,7 @@ class TimifyPagination(PaginationStrategy):
 
     def __post_init__(self, parameters: Mapping[str, Any]) -> None:
         self._page_size = int(
-            self.config.get("page_size") or self.page_size
-            if isinstance(self.page_size, str)
-            else self.page_size
+            InterpolatedString.create(str(self.page_size), parameters=parameters).eval(self.config)
         )
 
     @property

@@ -4,7 +4,13 @@ import sys
 from typing import Any, List, Mapping
 
 from airbyte_cdk.entrypoint import PRINT_BUFFER, AirbyteEntrypoint
-from airbyte_cdk.models import AirbyteMessageSerializer, ConnectorSpecification, FailureType
+from airbyte_cdk.models import (
+    AirbyteMessage,
+    AirbyteMessageSerializer,
+    ConnectorSpecification,
+    FailureType,
+    Type,
+)
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from orjson import orjson
 
@@ -19,6 +25,26 @@ class TimifyEntrypoint(AirbyteEntrypoint):
         if problem:
             raise AirbyteTracedException(message=problem, failure_type=FailureType.config_error)
         AirbyteEntrypoint.validate_connection(source_spec, config)
+
+
+_cdk_message_to_string = AirbyteEntrypoint.airbyte_message_to_string
+
+
+def record_to_string(message: AirbyteMessage) -> str:
+    """Serialise RECORD messages with their null fields kept.
+
+    The CDK's serialiser drops top-level keys whose value is None, so `"externalId": null`
+    reached the destination as a missing column value; TIMIFY's records carry many such nulls
+    (`serviceId`, `recurring`, `updatedBy`...), and a record must arrive as TIMIFY sent it.
+    Every other message goes through the CDK's serialiser unchanged.
+    """
+    record = message.record
+    if message.type != Type.RECORD or record is None or record.meta or record.file_reference:
+        return _cdk_message_to_string(message)
+    body = {"stream": record.stream, "data": record.data, "emitted_at": record.emitted_at}
+    if record.namespace is not None:
+        body["namespace"] = record.namespace
+    return orjson.dumps({"type": "RECORD", "record": body}).decode()
 
 
 def _build_source(args: List[str]) -> SourceTimify:
@@ -42,6 +68,8 @@ def run(args: List[str] = None) -> None:
         source = _build_source(args)
         entrypoint = TimifyEntrypoint(source)
         parsed_args = entrypoint.parse_args(args)
+        # The CDK's entrypoint calls this by its class name, so it is replaced there.
+        AirbyteEntrypoint.airbyte_message_to_string = staticmethod(record_to_string)
         with PRINT_BUFFER:
             for message in entrypoint.run(parsed_args):
                 # One write per message: concurrent streams must not interleave lines.
