@@ -113,7 +113,10 @@ import json, pathlib, sys
 work = pathlib.Path(sys.argv[1])
 line = json.loads((work / "emulator.json").read_text().splitlines()[0])
 (work / "base_url").write_text(line["base_url"])
-config = line["config"]
+# The emulator's recurring series run a couple of weeks past today + 365 days, the default
+# horizon of the connector (Lookahead Days): look further ahead so that every appointment the
+# emulator holds is in range and the counts can be compared with its truth exactly.
+config = dict(line["config"], lookahead_days=400)
 (work / "config.json").write_text(json.dumps(config))
 (work / "bad_config.json").write_text(json.dumps(dict(config, app_secret="not-the-app-secret")))
 print("emulator at", line["base_url"], "| config keys:", ", ".join(sorted(config)))
@@ -294,6 +297,19 @@ if rc != "0" or not states:
     print((work / "read2.err").read_text()[-3000:], file=sys.stderr)
     sys.exit(f"docker_test: FAIL: second read exited {rc} with {states} STATE messages")
 print("second read: records " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + f"; {states} STATE messages")
+# From the final state, the incremental streams emit only what changed since (plus the lookback
+# of the previous sync's duration), far fewer than a full read.
+first = {}
+for line in (work / "read.out").read_text().splitlines():
+    try:
+        msg = json.loads(line)
+    except ValueError:
+        continue
+    if msg.get("type") == "RECORD":
+        first[msg["record"]["stream"]] = first.get(msg["record"]["stream"], 0) + 1
+for name in ("appointments", "customers"):
+    if counts[name] * 2 > first.get(name, 0):
+        sys.exit(f"docker_test: FAIL: second read emitted {counts[name]} {name} of {first.get(name)}: state not applied")
 EOF
 
 # ---------------------------------------------------------------- 7. summary

@@ -1,0 +1,276 @@
+"""The main job: load every TIMIFY stream into DuckDB with PyAirbyte, change data, sync again.
+
+    make demo                                   # against the TIMIFY emulator (no account needed)
+    python demo/pyairbyte_demo.py --config secrets/config.json   # against a real TIMIFY account
+
+PyAirbyte lives in its own virtual environment (.venv-pyairbyte, created on the first run): it
+pins versions of cryptography, rich and protobuf that differ from the connector's. It runs the
+connector through its console script in .venv (`local_executable=`), exactly as it would run any
+connector installed on the machine, so the connector's own environment is untouched.
+
+With the emulator, the second sync comes after changes made through the emulator (appointments in
+the past, next week and months ahead updated and created; customers updated and created): the
+incremental streams (appointments, customers) read only what changed, the others are read again
+in full. With --config, the second sync simply reads what changed in your account since the first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+PYAIRBYTE_VENV = REPO / ".venv-pyairbyte"
+# airbyte 0.71.x is what pip resolves for "airbyte>=0.71,<0.72" on Python 3.11 (0.71.3 when this
+# was written); it needs Python < 3.13. duckdb is PyAirbyte's default cache backend.
+REQUIREMENTS = ["airbyte>=0.71,<0.72", "duckdb"]
+CONNECTOR = REPO / ".venv" / "bin" / "source-timify"
+OUTPUT = REPO / "demo-output"
+DB_PATH = OUTPUT / "warehouse.duckdb"
+
+os.environ.setdefault("DO_NOT_TRACK", "1")  # no PyAirbyte telemetry
+os.environ.setdefault("AIRBYTE_OFFLINE_MODE", "1")  # no registry lookups: the executable is given
+
+
+# --------------------------------------------------------------------------------- bootstrap
+def ensure_pyairbyte_venv() -> Path:
+    """Create .venv-pyairbyte once (and again when REQUIREMENTS change); return its python."""
+    python = PYAIRBYTE_VENV / "bin" / "python"
+    stamp = PYAIRBYTE_VENV / (".installed-" + hashlib.sha1("\n".join(REQUIREMENTS).encode()).hexdigest()[:12])
+    if stamp.exists() and python.exists():
+        return python
+    base = _python_for_pyairbyte()
+    print(f"[setup] creating {PYAIRBYTE_VENV.name} with {base} and installing {' '.join(REQUIREMENTS)} "
+          "(one time, a few minutes, ~800 MB)", flush=True)
+    if PYAIRBYTE_VENV.exists():
+        shutil.rmtree(PYAIRBYTE_VENV)
+    subprocess.run([base, "-m", "venv", str(PYAIRBYTE_VENV)], check=True)
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--upgrade", "pip"], check=True)
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", *REQUIREMENTS], check=True)
+    stamp.touch()
+    return python
+
+
+def _python_for_pyairbyte() -> str:
+    """PyAirbyte 0.71 needs Python 3.10 to 3.12."""
+    candidates = [sys.executable, "python3.11", "python3.12", "python3.10", "python3"]
+    for candidate in candidates:
+        exe = shutil.which(candidate) if os.sep not in candidate else candidate
+        if not exe:
+            continue
+        ok = subprocess.run([exe, "-c", "import sys; sys.exit(0 if (3, 10) <= sys.version_info[:2] < (3, 13) else 1)"],
+                            capture_output=True)
+        if ok.returncode == 0:
+            return exe
+    sys.exit("PyAirbyte 0.71 needs Python 3.10, 3.11 or 3.12; none was found on PATH.")
+
+
+# --------------------------------------------------------------------------------- the job
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", type=Path, help="a connector config JSON (real TIMIFY account); "
+                        "without it the demo starts the emulator")
+    parser.add_argument("--db", type=Path, default=DB_PATH, help=f"DuckDB file (default {DB_PATH.relative_to(REPO)})")
+    parser.add_argument("--companies", type=int, default=3)
+    parser.add_argument("--appointments-per-company", type=int, default=2000)
+    parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if not args.inner:
+        if not CONNECTOR.exists():
+            sys.exit(f"{CONNECTOR} not found: run `make setup` first (or `make demo`, which does).")
+        python = ensure_pyairbyte_venv()
+        # Google client libraries in PyAirbyte's dependencies warn about Python versions on import.
+        env = dict(os.environ, PYTHONWARNINGS="ignore::FutureWarning")
+        return subprocess.run([str(python), str(Path(__file__).resolve()), "--inner", *sys.argv[1:]], env=env).returncode
+    return run_job(args)
+
+
+def run_job(args) -> int:
+    import airbyte as ab
+    from airbyte.caches import DuckDBCache
+
+    sys.path.insert(0, str(REPO))  # the emulator package (stdlib only)
+    emulator = None
+    if args.config:
+        config = json.loads(args.config.read_text())
+        print(f"Source: TIMIFY account from {args.config}")
+    else:
+        from integration_tests.timify_emulator import Emulator
+
+        emulator = Emulator(companies=args.companies, appointments_per_company=args.appointments_per_company,
+                            seed=1, enterprise=True).start()
+        config = emulator.connector_config()
+        print(f"Source: TIMIFY emulator at {emulator.base_url} ({args.companies} companies, "
+              f"{args.appointments_per_company} appointments each, enterprise install)")
+    try:
+        args.db.parent.mkdir(parents=True, exist_ok=True)
+        for stale in (args.db, args.db.with_name(args.db.name + ".wal")):
+            stale.unlink(missing_ok=True)  # every run starts from an empty warehouse
+        cache = DuckDBCache(db_path=str(args.db), schema_name="timify")
+
+        source = ab.get_source("source-timify", config=config, local_executable=str(CONNECTOR.resolve()))
+        source.check()
+        source.select_all_streams()
+        streams = source.get_selected_streams()
+        print(f"check: OK; streams: {', '.join(streams)}")
+
+        print("\n== Sync 1: every stream into", args.db.relative_to(REPO) if args.db.is_relative_to(REPO) else args.db)
+        started = time.monotonic()
+        source.read(cache=cache)
+        print(f"   {time.monotonic() - started:.1f} s")
+        counts_1 = table_counts(cache, streams)
+        print_counts(counts_1, emulator, streams)
+        print_appointments(cache, "The 5 most recently changed appointments", order='"updatedAt" DESC', limit=5)
+
+        changed = {}
+        if emulator is not None:
+            print("\n== Changes in TIMIFY (through the emulator)")
+            changed = change_data(emulator)
+
+        print("\n== Sync 2: incremental (appointments, customers); full refresh for the others")
+        started, sync_2_start = time.monotonic(), dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)
+        source.read(cache=cache)
+        print(f"   {time.monotonic() - started:.1f} s")
+        read_2 = records_loaded_since(cache, streams, sync_2_start)
+        counts_2 = table_counts(cache, streams)
+        print(f"   {'table':22} {'loaded in sync 2':>17} {'rows after':>11}")
+        for name in streams:
+            print(f"   {name:22} {read_2[name]:>17} {counts_2[name]:>11}")
+        if emulator is not None:
+            check_second_sync(cache, emulator, changed, counts_2, streams)
+            ids = [a["id"] for a in changed.get("appointments", [])]
+            print_appointments(cache, "The changed appointments, as loaded", ids=ids)
+        print(f"\nDuckDB file: {args.db} (schema `timify`). Query it with, e.g.:\n"
+              f"  {PYAIRBYTE_VENV.name}/bin/python -c \"import duckdb; print(duckdb.connect('{args.db}', "
+              f"read_only=True).sql('select company_id, count(*) from timify.appointments group by 1'))\"")
+        return 0
+    finally:
+        if emulator is not None:
+            emulator.stop()
+
+
+def _sql(cache, query):
+    from sqlalchemy import text
+
+    with cache.get_sql_engine().connect() as conn:
+        return conn.execute(text(query)).fetchall()
+
+
+def _table(cache, stream):
+    return f"{cache.schema_name}.{cache.processor.get_sql_table_name(stream)}"
+
+
+def table_counts(cache, streams):
+    return {name: _sql(cache, f"select count(*) from {_table(cache, name)}")[0][0] for name in streams}
+
+
+def print_counts(counts, emulator, streams):
+    header = f"   {'table':22} {'rows':>8}" + (f" {'expected':>9}" if emulator else "")
+    print(header)
+    mismatches = []
+    for name in streams:
+        line = f"   {name:22} {counts[name]:>8}"
+        if emulator is not None:
+            truth = expected_rows(emulator, name)
+            line += f" {truth:>9}" + ("" if truth == counts[name] else "  <-- differs")
+            if truth != counts[name]:
+                mismatches.append(name)
+        print(line)
+    if mismatches:
+        raise SystemExit(f"row counts differ from the emulator for: {', '.join(mismatches)}")
+
+
+def expected_rows(emulator, stream, lookahead_days=365):
+    """What the connector should load: every record, except appointments after today plus
+    Lookahead Days (default 365), which the connector leaves out by design. The emulator's
+    recurring series run a couple of weeks past that horizon."""
+    records = emulator.truth(stream)
+    if stream == "appointments":
+        horizon = (dt.datetime.now(dt.timezone.utc).date() + dt.timedelta(days=lookahead_days)).isoformat()
+        records = [r for r in records if r["startDate"][:10] <= horizon]
+    return len(records)
+
+
+def print_appointments(cache, title, order=None, limit=None, ids=None):
+    where = ""
+    if ids:
+        where = "where id in (" + ", ".join(f"'{i}'" for i in ids) + ")"
+    order_by = "order by " + (order or '"startDate"')
+    limit_by = f"limit {limit}" if limit else ""
+    query = (f'select company_id, id, "startDate", "updatedAt", title from {_table(cache, "appointments")} '
+             f"{where} {order_by} {limit_by}")
+    rows = _sql(cache, query)
+    print(f"\n   {title}:")
+    print(f"   {'company_id':26} {'id':26} {'startDate':22} {'updatedAt':22} title")
+    for company_id, rid, start, updated, name in rows:
+        print(f"   {company_id:26} {rid:26} {str(start):22} {str(updated):22} {name}")
+
+
+def change_data(emulator):
+    """Update and create appointments (past, next week, months ahead) and customers."""
+    emulator.advance(120)  # the changes are stamped two minutes after the first sync
+    now = emulator.now()
+    company = emulator.company_ids[0]
+    appointments = emulator.truth("appointments", company)
+    by_start = sorted(appointments, key=lambda a: a["startDate"])
+
+    def pick(target):
+        return min(by_start, key=lambda a: abs(dt.datetime.fromisoformat(a["startDate"].replace("Z", "+00:00")) - target))
+
+    changed = {"appointments": [], "customers": []}
+    for label, delta in (("past", -90), ("near", 3), ("far", 240)):
+        old = pick(now + dt.timedelta(days=delta))
+        rec = emulator.update_appointment(company, old["id"], title=f"Demo: updated ({label})",
+                                          notes="changed between sync 1 and sync 2")
+        changed["appointments"].append(rec)
+        print(f"   updated appointment {rec['id']} starting {rec['startDate']} ({label})")
+    for label, delta in (("past", -20), ("near", 1), ("far", 300)):
+        start = (now + dt.timedelta(days=delta)).replace(hour=9, minute=0, second=0, microsecond=0)
+        rec = emulator.create_appointment(company, start=start, title=f"Demo: created ({label})")
+        changed["appointments"].append(rec)
+        print(f"   created appointment {rec['id']} starting {rec['startDate']} ({label})")
+    customer = emulator.truth("customers", company)[0]
+    rec = emulator.update_customer(company, customer["id"], lastName=customer["lastName"] + " (updated)")
+    changed["customers"].append(rec)
+    print(f"   updated customer {rec['id']}")
+    rec = emulator.create_customer(company, firstName="Demo", lastName="Customer")
+    changed["customers"].append(rec)
+    print(f"   created customer {rec['id']}")
+    return changed
+
+
+def check_second_sync(cache, emulator, changed, counts, streams):
+    problems = []
+    for name in streams:
+        truth = expected_rows(emulator, name)
+        if counts[name] != truth:
+            problems.append(f"{name}: {counts[name]} rows, emulator holds {truth}")
+    titles = {rid: title for rid, title in _sql(cache, f"select id, title from {_table(cache, 'appointments')}")}
+    for rec in changed["appointments"]:
+        if titles.get(rec["id"]) != rec["title"]:
+            problems.append(f"appointment {rec['id']}: title {titles.get(rec['id'])!r}, expected {rec['title']!r}")
+    if problems:
+        raise SystemExit("second sync is missing changes: " + "; ".join(problems))
+    print("   every change is in DuckDB; row counts equal the emulator's")
+
+
+def records_loaded_since(cache, streams, since):
+    """Rows whose `_airbyte_extracted_at` is after `since`: what the second sync read and loaded
+    (the whole table for a full-refresh stream, only changed records for an incremental one)."""
+    stamp = since.strftime("%Y-%m-%d %H:%M:%S+00")
+    return {name: _sql(cache, f"select count(*) from {_table(cache, name)} "
+                              f"where _airbyte_extracted_at >= '{stamp}'::timestamptz")[0][0]
+            for name in streams}
+
+
+if __name__ == "__main__":
+    sys.exit(main())
