@@ -1,0 +1,71 @@
+"""Appointments are read in 31-day UTC windows, inclusive, with no gap and no overlap."""
+
+from datetime import date, timedelta
+
+import pytest
+
+from source_timify.components import AppointmentWindows
+from unit_tests.conftest import COMPANY_A, appointment, make_config, records_of, run_read
+
+TODAY = date(2026, 11, 28)
+
+
+def windows(**config):
+    return AppointmentWindows(config=config, parameters={}, today=TODAY).windows()
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {},
+        {"start_date": "2024-02-29", "lookahead_days": 0},
+        {"start_date": "2026-11-28T15:00:00Z", "lookahead_days": 1},
+        {"start_date": "2020-01-01", "lookahead_days": 3650},
+    ],
+)
+def test_windows_cover_the_range_without_gap_or_overlap(config):
+    result = windows(**config)
+    start = date.fromisoformat(config["start_date"][:10]) if "start_date" in config else TODAY - timedelta(days=730)
+    end = TODAY + timedelta(days=config.get("lookahead_days", 365))
+    assert result[0][0] == start and result[-1][1] == end
+    for (from_date, to_date), (next_from, _) in zip(result, result[1:]):
+        assert next_from == to_date + timedelta(days=1)
+    for from_date, to_date in result:
+        assert 1 <= (to_date - from_date).days + 1 <= 31  # TIMIFY's limit, counted inclusively
+
+
+def test_default_range_is_two_years_back_to_a_year_ahead():
+    result = windows()
+    assert result[0][0] == date(2024, 11, 28)
+    assert result[-1][1] == date(2027, 11, 28)
+    assert len(result) == -(-((date(2027, 11, 28) - date(2024, 11, 28)).days + 1) // 31)
+
+
+def test_appointments_on_window_edges_are_read_exactly_once(timify):
+    start = date(2026, 1, 1)
+    edges = []
+    for from_date, to_date in AppointmentWindows(config=make_config(), parameters={}).windows():
+        edges += [f"{from_date}T00:00:00Z", f"{to_date}T23:59:59Z"]
+    timify.appointments[COMPANY_A] = [appointment(COMPANY_A, n, edge) for n, edge in enumerate(edges)]
+    output = run_read(make_config(start_date=start.isoformat(), page_size=1000), ["appointments"])
+    ids = [r["id"] for r in records_of(output, "appointments")]
+    assert sorted(ids) == sorted(a["id"] for a in timify.appointments[COMPANY_A])
+
+
+def test_start_date_with_a_time_skips_that_days_earlier_appointments(timify):
+    timify.appointments[COMPANY_A] = [
+        appointment(COMPANY_A, 1, "2026-03-01T08:00:00Z"),
+        appointment(COMPANY_A, 2, "2026-03-01T12:00:00Z"),
+        appointment(COMPANY_A, 3, "2026-03-02T08:00:00Z"),
+    ]
+    output = run_read(make_config(start_date="2026-03-01T10:00:00Z"), ["appointments"])
+    assert sorted(r["startDate"] for r in records_of(output, "appointments")) == [
+        "2026-03-01T12:00:00Z",
+        "2026-03-02T08:00:00Z",
+    ]
+
+
+def test_records_carry_their_company_id(timify):
+    timify.appointments[COMPANY_A] = [appointment(COMPANY_A, 1, "2026-03-01T08:00:00Z")]
+    output = run_read(make_config(), ["appointments"])
+    assert [r["company_id"] for r in records_of(output, "appointments")] == [COMPANY_A]
