@@ -2,8 +2,9 @@
 
 Usage: python scripts/generate_schemas.py [SAMPLES_DIR]   (default ../shared/timify-samples)
 
-Types are inferred from every sample record of a stream (and, where no real sample exists, from
-the fields the API contract lists). Every property may be null (`["<type>", "null"]`), ISO-8601
+Types are inferred from every sample record of a stream, together with the records the
+emulator generates on the same shapes (they vary the fields the few samples leave null), and,
+where no real sample exists, from the fields the API contract lists. Every property may be null (`["<type>", "null"]`), ISO-8601
 date-times get `format: date-time`, objects keep `additionalProperties: true`.
 """
 
@@ -75,14 +76,21 @@ def stream_schema(records, extra=None, company_scoped=True):
 def main():
     samples = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared" / "timify-samples"
     load = lambda pattern: [json.load(open(p)) for p in sorted(glob.glob(str(samples / pattern)))]
-    appointments = [a["data"] for a in load("*/appointments/*.json")]
+    sys.path.insert(0, str(ROOT))
+    from integration_tests.timify_emulator import Emulator
+
+    emulated = Emulator(companies=4, appointments_per_company=500, seed=5)
+    generated = {stream: emulated.truth(stream) for stream in
+                 ["companies", "appointments", "customers", "customer_fields", "services",
+                  "resources", "timeshifts", "enterprise_customers"]}
+    appointments = [a["data"] for a in load("*/appointments/*.json")] + generated["appointments"]
     companies = [c for b in load("*/booker-company.json") for c in b["data"]["companies"]]
     dt = {"type": ["string", "null"], "format": "date-time"}
     s = {"type": ["string", "null"]}
     i = {"type": ["integer", "null"]}
     company_records = [
         {k: v for k, v in c.items() if not isinstance(v, list)} for c in companies
-    ]
+    ] + generated["companies"]
     interval = {"type": ["array", "null"], "items": {"type": ["object", "null"], "additionalProperties": True,
                 "properties": {"begin": dt, "end": dt}}}
     schemas = {
@@ -99,24 +107,32 @@ def main():
             company_scoped=False,
         ),
         "appointments": stream_schema(appointments),
-        "services": stream_schema([x for c in companies for x in c["services"] + c["groupServices"]],
-                                  {"createdAt": dt, "updatedAt": dt}),
-        "resources": stream_schema([x for c in companies for x in c["resources"]], {"createdAt": dt, "updatedAt": dt}),
-        "customer_fields": stream_schema([x for c in companies for x in c["customerFields"]]),
+        "services": stream_schema([x for c in companies for x in c["services"] + c["groupServices"]]
+                                  + generated["services"], {"createdAt": dt, "updatedAt": dt}),
+        "resources": stream_schema([x for c in companies for x in c["resources"]] + generated["resources"],
+                                   {"createdAt": dt, "updatedAt": dt}),
+        "customer_fields": stream_schema([x for c in companies for x in c["customerFields"]]
+                                         + generated["customer_fields"]),
         "customers": stream_schema(
-            [],
+            generated["customers"],
             {"externalId": s, "firstName": s, "lastName": s, "fullName": s, "email": s, "totalBookings": i,
              "createdAt": dt, "updatedAt": dt, "ts": i,
              "fields": {"type": ["array", "null"], "items": {"type": ["object", "null"], "additionalProperties": True,
                         "properties": {"id": s, "defaultId": s, "value": {}}}}},
         ),
         "timeshifts": stream_schema(
-            [],
+            generated["timeshifts"],
             {"resourceId": s, "resourceExternalId": s, "type": s, "isDenial": {"type": ["boolean", "null"]},
              "denialReason": s, "from": dt, "to": dt, "workingTimes": interval, "bookingTimes": interval,
              "denialTimes": interval, "createdAt": dt, "updatedAt": dt},
         ),
     }
+    # A custom field's value takes the type its definition gives it (text, boolean, number,
+    # list of options): it is left untyped (any JSON value) rather than a wider union.
+    for stream in ("customers",):
+        schemas[stream]["properties"]["fields"]["items"]["properties"]["value"] = {
+            "description": "The value, typed by the field's definition in customer_fields (text, boolean, number, list)."
+        }
     schemas["enterprise_customers"] = {**schemas["customers"], "properties": {
         k: v for k, v in schemas["customers"]["properties"].items() if k != "company_id"}}
     schemas["appointments"]["properties"]["updatedAt"]["description"] = "When the appointment last changed (UTC): the incremental cursor."
