@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test unit integration demo cli-demo bench docker-test qa fault-matrix clean
+.PHONY: setup test unit integration demo bench docker-test qa fault-matrix clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,10 +27,6 @@ integration: $(STAMP)
 ## The main job: load every stream from the emulator into DuckDB with PyAirbyte, change data, sync again.
 demo: $(STAMP)
 	$(PY) demo/pyairbyte_demo.py
-
-## The same story through the bare `source-timify` CLI (check, discover, full read, incremental read).
-cli-demo: $(STAMP)
-	$(PY) demo/cli_demo.py
 
 bench: $(STAMP)
 	$(PY) bench/run_bench.py
