@@ -7,11 +7,21 @@
 # with runc, and a Debian bookworm base built with debootstrap in place of
 # airbyte/python-connector-base). Only BASE_IMAGE differs from what users build.
 #
+# `--prepare` stops after step 2 (podman installed, stand-in base built): CI runs it in the
+# background during the test command, since debootstrap is most of a cold run.
+#
 # Runs non-interactively as root (CI). Env knobs:
 #   IMAGE=source-timify:dev                     tag of the image built
 #   STANDIN_BASE=localhost/timify-python-base:3.11   stand-in base (built once, then reused)
 #   APPOINTMENTS_PER_COMPANY=300 COMPANIES=3    emulator size
 set -euo pipefail
+
+PREPARE_ONLY=0
+case "${1:-}" in
+  --prepare) PREPARE_ONLY=1 ;;
+  "") ;;
+  *) echo "usage: $0 [--prepare]" >&2; exit 2 ;;
+esac
 
 cd "$(dirname "$0")/.."
 REPO="$PWD"
@@ -47,7 +57,7 @@ if [[ ${#missing[@]} -gt 0 ]]; then
 fi
 
 # crun fails on these machines (cgroups, rlimits): runc with the cgroupfs manager works.
-STATE_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/source-timify-docker-test"
+STATE_DIR="${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/source-timify-docker-test"
 mkdir -p "$STATE_DIR"
 export CONTAINERS_CONF="$STATE_DIR/containers.conf"
 cat > "$CONTAINERS_CONF" <<'EOF'
@@ -71,6 +81,11 @@ else
     || { tail -20 "$STATE_DIR/debootstrap.log" >&2; die "debootstrap failed"; }
   $SUDO tar -C "$ROOTFS" -c . | podman import --quiet - "$STANDIN_BASE" > /dev/null
   $SUDO rm -rf "$ROOTFS"
+fi
+
+if [[ $PREPARE_ONLY -eq 1 ]]; then
+  echo "docker_test: prepared (podman, $STANDIN_BASE) in $SECONDS s"
+  exit 0
 fi
 
 # ---------------------------------------------------------------- 3. the image
