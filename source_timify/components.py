@@ -224,12 +224,18 @@ class TimifyPagination(PaginationStrategy):
     ) -> Optional[Any]:
         page = int(last_page_token_value or 1)
         try:
-            meta = response.json().get("meta")
+            body = response.json()
         except Exception:
-            meta = None
+            body = None
+        meta = body.get("meta") if isinstance(body, dict) else None
+        # Count the records TIMIFY sent, not `last_page_size`: the CDK counts only the records that
+        # passed the record filter and the incremental cursor, so a page of unchanged records
+        # would otherwise end pagination and skip the changed records on the pages after it.
+        data = body.get("data") if isinstance(body, dict) else None
+        served = len(data) if isinstance(data, list) else last_page_size
         if isinstance(meta, dict) and meta.get("totalPages") is not None:
-            return page + 1 if page < int(meta["totalPages"]) and last_page_size > 0 else None
-        return page + 1 if last_page_size >= self._page_size else None
+            return page + 1 if page < int(meta["totalPages"]) and served > 0 else None
+        return page + 1 if served >= self._page_size else None
 
     def get_page_size(self) -> Optional[int]:
         return self._page_size
