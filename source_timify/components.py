@@ -108,8 +108,12 @@ class TimifyAuthenticator(DeclarativeAuthenticator):
             return self._login()
 
     def refresh_and_set_access_token(self) -> None:
+        # Several workers may be refused the same dead token at once: the first logs in, the
+        # others find a new token once they get the lock and use it.
+        refused = _TOKENS.tokens.get(self._key)
         with _TOKENS.lock:
-            self._login()
+            if _TOKENS.tokens.get(self._key) is refused:
+                self._login()
 
     def _login(self) -> str:
         """Exchange the credentials for a token and cache it. Callers hold `_TOKENS.lock`."""

@@ -125,3 +125,24 @@ def test_secret_and_tokens_never_reach_the_output(timify):
     assert APP_SECRET not in everything
     assert "access-token-0001" not in everything
     assert "refresh-token-0001" not in everything
+
+
+def test_workers_refused_the_same_token_log_in_once(timify):
+    import threading
+
+    from source_timify import components
+    from source_timify.components import TimifyAuthenticator
+
+    authenticators = [TimifyAuthenticator(config=make_config(), parameters={}) for _ in range(3)]
+    assert authenticators[0].token == "access-token-0001"
+    # Three workers are refused the same token at once; the lock is held until all three are
+    # waiting to log in again, as when the first re-login is still on its way.
+    threads = [threading.Thread(target=a.refresh_and_set_access_token) for a in authenticators]
+    with components._TOKENS.lock:
+        for thread in threads:
+            thread.start()
+        threading.Event().wait(0.3)
+    for thread in threads:
+        thread.join()
+    assert timify.logins == 2  # the first login, and one re-login shared by the three workers
+    assert all(a.token == "access-token-0002" for a in authenticators)
