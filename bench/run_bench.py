@@ -278,6 +278,20 @@ def economy(emu, counters, log_entries, totals, page_size, n_companies_listed):
     }
 
 
+def in_flight(log_entries):
+    """(max, mean) requests being served at once, from the emulator's log."""
+    if not log_entries:
+        return 0, 0.0
+    events = sorted([(e["time"], 1) for e in log_entries] +
+                    [(e["time"] + e["duration_ms"] / 1000, -1) for e in log_entries], key=lambda x: (x[0], x[1]))
+    now = peak = 0
+    for _, d in events:
+        now += d
+        peak = max(peak, now)
+    busy = sum(e["duration_ms"] for e in log_entries) / 1000
+    return peak, busy / sync_wall(log_entries)
+
+
 def sync_wall(log_entries):
     """First request in to last response out, from the emulator's log (excludes process start-up)."""
     if not log_entries:
@@ -379,6 +393,7 @@ def section_latency(args, work):
             res = read_connector(emu, work, "latency-w%d" % w, start, 0, args.page_size, w, timeout=900)
             eco = economy(emu, res["counters"], res["log"], totals, args.page_size, n_companies)
             ideal = eco["requests"] * args.latency_ms / 1000 / w
+            peak, mean = in_flight(res["log"])
             row = {"num_workers": w, "partitions": len(totals), "records": res["records"],
                    "expected_records": sum(totals.values()), "requests": eco["requests"],
                    "minimum_requests": eco["minimum"], "ideal_s": ideal, "sync_wall_s": res["sync_wall_s"],
@@ -386,6 +401,7 @@ def section_latency(args, work):
                    "ratio_process": res["wall_s"] / ideal, "records_per_s": res["records"] / res["wall_s"],
                    "requests_per_s_sync": eco["requests"] / res["sync_wall_s"], "peak_rss_mb": res["peak_rss_mb"],
                    "cpu_s": res["cpu_s"], "errors": res["errors"][:3], "economy": eco,
+                   "max_in_flight": peak, "mean_in_flight": mean,
                    "before_first_request_s": res.get("before_first_request_s"),
                    "after_last_response_s": res.get("after_last_response_s")}
             rows.append(row)
@@ -458,7 +474,7 @@ def section_page_sizes(args, work):
 
 def section_throughput(args, work):
     apc = args.appointments // args.companies
-    log("throughput: generating %d companies x %d appointments (about %.0f s at 1M)"
+    log("throughput: generating %d companies x %d appointments (about %.0f s; 141 s per million)"
         % (args.companies, apc, 141 * args.appointments / 1e6))
     emu = EmulatorProcess(args.companies, apc)
     try:
@@ -686,12 +702,13 @@ def report(results, args):
                  "(emulator log); process wall adds interpreter and manifest start-up (see cold start).")
         L.append("")
         L.append("| num_workers | requests (min) | ideal s | sync wall s | x ideal | process wall s | x ideal | "
-                 "start to 1st request s | last response to exit s | peak RSS MB |")
-        L.append("|---|---|---|---|---|---|---|---|---|---|")
+                 "requests in flight max / mean | start to 1st request s | last response to exit s | peak RSS MB |")
+        L.append("|---|---|---|---|---|---|---|---|---|---|---|")
         for r in lat["rows"]:
-            L.append("| %d | %d (%d) | %.2f | %.2f | %.2f | %.2f | %.2f | %s | %s | %.0f |" % (
+            L.append("| %d | %d (%d) | %.2f | %.2f | %.2f | %.2f | %.2f | %d / %.1f | %s | %s | %.0f |" % (
                 r["num_workers"], r["requests"], r["minimum_requests"], r["ideal_s"], r["sync_wall_s"],
-                r["ratio_sync"], r["process_wall_s"], r["ratio_process"], fmt(r["before_first_request_s"], 2),
+                r["ratio_sync"], r["process_wall_s"], r["ratio_process"], r.get("max_in_flight", 0),
+                r.get("mean_in_flight", 0.0), fmt(r["before_first_request_s"], 2),
                 fmt(r["after_last_response_s"], 2), r["peak_rss_mb"]))
         b = lat["baseline_sequential"]
         L.append("")
