@@ -1,13 +1,18 @@
 """The TIMIFY source: the declarative manifest next to this file, loaded by absolute path."""
 
+import ast
+import logging
+import re
 from pathlib import Path
 from typing import Any, List, Mapping, Optional
 
+from airbyte_cdk.models import AirbyteConnectionStatus, Status
 from airbyte_cdk.models import ConfiguredAirbyteCatalog
 from airbyte_cdk.sources.declarative.yaml_declarative_source import YamlDeclarativeSource
 from airbyte_cdk.sources.source import TState
 
 MANIFEST_PATH = Path(__file__).parent / "manifest.yaml"
+_UNAVAILABLE = re.compile(r"^Stream \w+ is not available: (.+)$", re.S)
 
 
 class SourceTimify(YamlDeclarativeSource):
@@ -22,3 +27,19 @@ class SourceTimify(YamlDeclarativeSource):
         super().__init__(
             path_to_yaml=str(MANIFEST_PATH), catalog=catalog, config=config, state=state
         )
+
+    def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
+        """The CDK reports a failed check as repr("Stream companies is not available: <reason>"):
+        quoted and prefixed. Our reasons are already the one sentence meant for the user (which
+        field, what to do), so they are passed on as they are."""
+        status = super().check(logger, config)
+        if status.status == Status.FAILED and status.message:
+            message = status.message
+            if message[:1] in ("'", '"'):
+                try:
+                    message = str(ast.literal_eval(message))
+                except (ValueError, SyntaxError):
+                    pass
+            match = _UNAVAILABLE.match(message)
+            status.message = match.group(1) if match else message
+        return status
