@@ -34,7 +34,7 @@ RUN if ! id airbyte > /dev/null 2>&1; then \
         && chown 1000:1000 /home/airbyte; \
       fi; \
     fi \
- && chown -R airbyte:airbyte /airbyte
+ && chown -R "$(id -u airbyte):$(id -g airbyte)" /airbyte
 USER airbyte
 
 ENV AIRBYTE_ENTRYPOINT="source-timify"
