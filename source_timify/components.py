@@ -97,7 +97,9 @@ class TimifyAuthenticator(DeclarativeAuthenticator):
 
     @property
     def auth_header(self) -> str:
-        return "authorization"
+        # Header names are case-insensitive on the wire; this spelling is the one the CDK's
+        # HttpClient compares to tell whether another worker already replaced a refused token.
+        return "Authorization"
 
     @property
     def token(self) -> str:
