@@ -21,7 +21,7 @@ HINTS = {
     "company_ids": "list 24-character hexadecimal TIMIFY company ids, e.g. 5f1b2c3d4e5f6a7b8c9d0e1f, or leave the list empty for every company the app can access.",
     "enterprise_id": "use the 24-character hexadecimal id of the enterprise the app is installed on, or leave it empty for a company install.",
     "lookahead_days": "use a whole number of days from 0 to 3650.",
-    "base_url": "use an https:// URL, or http://localhost / http://127.0.0.1 for a local test server, or leave it empty.",
+    "base_url": "use an https:// URL, or http://localhost / http://127.0.0.1 for a local test server, or leave it empty.",  # ignore-https-check
     "page_size": "use a whole number from 1 to 10000.",
     "num_workers": "use a whole number from 1 to 20.",
 }
