@@ -169,8 +169,9 @@ class TimifyAuthenticator(DeclarativeAuthenticator):
         lifetime = payload.get("expires")
         if not isinstance(lifetime, (int, float)) or lifetime <= 0:
             lifetime = int(self.default_lifetime_seconds)
-        # Renew before expiry; for very short lifetimes keep at least half of it usable.
-        margin = min(float(self.safety_margin_seconds), lifetime / 2)
+        # Renew before expiry: a minute early, or a tenth of the lifetime for short-lived tokens,
+        # so that a 10 s token serves 9 s (a request that still meets a 401 logs in again).
+        margin = min(float(self.safety_margin_seconds), lifetime / 10)
         _TOKENS.tokens[self._key] = (access_token, time.monotonic() + lifetime - margin)
         logger.info(f"Logged in to TIMIFY; the access token is valid for {lifetime} s.")
         return access_token

@@ -43,12 +43,24 @@ def test_token_is_renewed_before_its_lifetime_ends(timify, monkeypatch):
     monkeypatch.setattr("source_timify.components.time.monotonic", lambda: clock[0])
     timify.token_lifetime = 100  # seconds; renewed once less than the safety margin is left
     original = timify._list
+    issued_at = {}
+    original_login = timify._login
+
+    def login(request, context):
+        body = original_login(request, context)
+        issued_at[body["accessToken"]] = clock[0]
+        return body
+
+    timify.mocker.post(f"{BASE}/v1/auth/token", json=login)
 
     def advancing(source):
         answer = original(source)
 
         def wrapped(request, context):
             clock[0] += 30  # every data call takes 30 s of the token's life
+            token = request.headers.get("authorization")
+            if clock[0] - issued_at.get(token, clock[0]) > 100:  # the server expires it
+                timify.valid_tokens.discard(token)
             return answer(request, context)
 
         return wrapped
@@ -57,9 +69,10 @@ def test_token_is_renewed_before_its_lifetime_ends(timify, monkeypatch):
     timify.mocker.get(f"{BASE}/v1/companies", content=advancing(lambda request: timify.companies))
     output = run_read(make_config(page_size=1, enterprise_id=None), ["companies"])
     assert not output.errors
-    # 6 calls of 30 s each; a 100 s token is renewed when less than its 50 s margin is left
-    # (half of a short lifetime), so a new token every 2 calls: 3 logins, and never a 401.
-    assert timify.logins == 3
+    # 6 calls of 30 s each; a 100 s token is renewed when less than its 10 s margin is left
+    # (a tenth of a short lifetime): it serves calls 1-3 (0-90 s), a new one calls 4-6, and no
+    # call ever meets a 401.
+    assert timify.logins == 2
     assert timify.unauthorized == 0
 
 
