@@ -708,11 +708,12 @@ def report(results, args):
                  "requests in flight max / mean | start to 1st request s | last response to exit s | peak RSS MB |")
         L.append("|---|---|---|---|---|---|---|---|---|---|---|")
         for r in lat["rows"]:
-            L.append("| %d | %d (%d) | %.2f | %.2f | %.2f | %.2f | %.2f | %d / %.1f | %s | %s | %.0f |" % (
+            L.append("| %d | %d (%d) | %.2f | %.2f | %.2f | %.2f | %.2f | %s | %s | %s | %.0f |" % (
                 r["num_workers"], r["requests"], r["minimum_requests"], r["ideal_s"], r["sync_wall_s"],
-                r["ratio_sync"], r["process_wall_s"], r["ratio_process"], r.get("max_in_flight", 0),
-                r.get("mean_in_flight", 0.0), fmt(r["before_first_request_s"], 2),
-                fmt(r["after_last_response_s"], 2), r["peak_rss_mb"]))
+                r["ratio_sync"], r["process_wall_s"], r["ratio_process"],
+                "%d / %.1f" % (r["max_in_flight"], r["mean_in_flight"]) if "max_in_flight" in r else "-",
+                fmt(r.get("before_first_request_s"), 2),
+                fmt(r.get("after_last_response_s"), 2), r["peak_rss_mb"]))
         b = lat["baseline_sequential"]
         L.append("")
         L.append("Sequential baseline for scale: %d requests, sync wall %.2f s." % (b["requests"], b["sync_wall_s"]))
