@@ -6,6 +6,8 @@ Each class has one job and is named in manifest.yaml where it is used:
 - RepeatedPageGuard: refuses a page that repeats the previous one (a server ignoring `page`).
 - AppointmentWindows: the 31-day `from_date`/`to_date` windows appointments must be read in.
 - ConfiguredCompanies: keeps the companies named in `company_ids` and fails on any it cannot see.
+- ChangedSince: the client-side `updatedAt` filter of the incremental streams.
+- AddCompanyId: the `company_id` on records of company-scoped streams.
 """
 
 import logging
@@ -20,8 +22,10 @@ import requests
 from airbyte_cdk.models import FailureType
 from airbyte_cdk.sources.declarative.auth.declarative_authenticator import DeclarativeAuthenticator
 from airbyte_cdk.sources.declarative.extractors.record_extractor import RecordExtractor
+from airbyte_cdk.sources.declarative.extractors.record_filter import RecordFilter
 from airbyte_cdk.sources.declarative.interpolation.interpolated_string import InterpolatedString
 from airbyte_cdk.sources.declarative.partition_routers.partition_router import PartitionRouter
+from airbyte_cdk.sources.declarative.transformations import RecordTransformation
 from airbyte_cdk.sources.declarative.requesters.paginators.strategies.pagination_strategy import (
     PaginationStrategy,
 )
@@ -400,3 +404,83 @@ class ConfiguredCompanies(RepeatedPageGuard):
     def _page_limit(response: requests.Response) -> int:
         query = parse_qs(urlsplit(response.request.url or "").query)
         return int(query.get("limit", ["10000"])[0] or 10000)
+
+
+# ---------------------------------------------------------------------------------------------
+# Records
+# ---------------------------------------------------------------------------------------------
+
+_ISO_SECONDS = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def _as_iso_seconds(value: Any) -> Optional[str]:
+    """TIMIFY's `...T..:..:..Z` form of a date-time string, so that strings compare as times."""
+    if not isinstance(value, str) or not value:
+        return None
+    if len(value) == 20 and value.endswith("Z"):
+        return value
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc).strftime(_ISO_SECONDS)
+
+
+@dataclass
+class ChangedSince(RecordFilter):
+    """Keeps the records whose `cursor_field` is at or after the start of the slice's cursor
+    window (the previous sync's cursor minus its lookback), and, when `not_before` is set, whose
+    `not_before_field` is at or after it.
+
+    This is what the CDK's `is_client_side_incremental` filter does, without building a cursor
+    object per record (a third of a sync's CPU time). A record without the field is kept.
+    """
+
+    cursor_field: str = "updatedAt"
+    not_before_field: str = ""
+    not_before: str = ""
+
+    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
+        super().__post_init__(parameters)
+        bound = InterpolatedString.create(self.not_before or "", parameters=parameters).eval(self.config)
+        self._not_before = _as_iso_seconds(bound) if bound and len(str(bound)) > 10 else None
+
+    def filter_records(
+        self,
+        records: Iterable[Mapping[str, Any]],
+        stream_state: StreamState,
+        stream_slice: Optional[StreamSlice] = None,
+        next_page_token: Optional[Mapping[str, Any]] = None,
+    ) -> Iterable[Mapping[str, Any]]:
+        cursor_slice = stream_slice.cursor_slice if stream_slice is not None else {}
+        since = _as_iso_seconds((cursor_slice or {}).get("start_time"))
+        not_before, not_before_field, cursor_field = self._not_before, self.not_before_field, self.cursor_field
+        for record in records:
+            if since:
+                changed = record.get(cursor_field)
+                changed = changed if isinstance(changed, str) and len(changed) == 20 else _as_iso_seconds(changed)
+                if changed is not None and changed < since:
+                    continue
+            if not_before:
+                starts = _as_iso_seconds(record.get(not_before_field))
+                if starts is not None and starts < not_before:
+                    continue
+            yield record
+
+
+@dataclass
+class AddCompanyId(RecordTransformation):
+    """Adds the partition's `company_id` to each record of a company-scoped stream (the Jinja
+    AddFields equivalent cost 5% of a sync's CPU time)."""
+
+    def transform(
+        self,
+        record: Dict[str, Any],
+        config: Optional[Config] = None,
+        stream_state: Optional[StreamState] = None,
+        stream_slice: Optional[StreamSlice] = None,
+    ) -> None:
+        if stream_slice is not None:
+            record["company_id"] = stream_slice.partition.get("company_id")

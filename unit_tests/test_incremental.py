@@ -81,3 +81,19 @@ def test_customers_are_filtered_on_updated_at(timify):
     state = {"use_global_cursor": True, "state": {"updatedAt": "2026-03-01T00:00:00Z"}, "lookback_window": 0}
     output = run_read(make_config(), ["customers"], state={"customers": state})
     assert [r["id"] for r in records_of(output, "customers")] == ["c2"]
+
+
+def test_changed_since_compares_times_not_strings_of_other_shapes():
+    from airbyte_cdk.sources.types import StreamSlice
+
+    from source_timify.components import ChangedSince
+
+    since = StreamSlice(partition={}, cursor_slice={"start_time": "2026-01-01T00:00:00Z", "end_time": "2999-12-31T23:59:59Z"})
+    records = [
+        {"id": "same-second-with-millis", "updatedAt": "2026-01-01T00:00:00.500Z"},
+        {"id": "offset-form-later", "updatedAt": "2026-01-01T01:00:00+01:00"},  # = 00:00:00Z
+        {"id": "older", "updatedAt": "2025-12-31T23:59:59Z"},
+        {"id": "no-cursor-value"},
+    ]
+    kept = ChangedSince(config={}, parameters={}).filter_records(records, {}, since)
+    assert [r["id"] for r in kept] == ["same-second-with-millis", "offset-form-later", "no-cursor-value"]
