@@ -205,8 +205,10 @@ def test_05_server_errors_dropped_connections_and_malformed_pages_are_retried():
 
 @pytest.mark.slow
 def test_05b_server_errors_that_never_end_fail_as_transient_and_resume_without_loss():
-    # max_retries 8 with exponential backoff (4 s, 8 s, ...) is bounded by the CDK's 10-minute
-    # max_time: this scenario takes about ten minutes, so it runs in `make fault-matrix` only.
+    # max_retries 8 with exponential backoff (4 s, 8 s, ... 512 s) is capped per request by the
+    # CDK's 10-minute max_time, but each of the ~80 partitions still queued waits that out in
+    # turn: as of this writing the failed sync had not ended after 16 minutes (issue 4 notes).
+    # Slow-only (`make fault-matrix`); it fails until a sustained outage ends a sync promptly.
     with small_emulator(1051) as emu:
         config = full_range_config(emu, page_size=5, num_workers=4)
         connector = Connector("read", config, STREAMS)
