@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 from urllib.parse import parse_qs, urlsplit
 
+import orjson
 import requests
 from airbyte_cdk.models import FailureType
 from airbyte_cdk.sources.declarative.auth.declarative_authenticator import DeclarativeAuthenticator
@@ -87,6 +88,7 @@ class TimifyAuthenticator(DeclarativeAuthenticator):
     `expires` seconds (a short default when the field is missing) and is renewed `safety_margin`
     before it runs out. The CDK calls `refresh_and_set_access_token()` after a 401 on a data call
     (the manifest's REFRESH_TOKEN_THEN_RETRY): that logs in again unless another thread already did.
+    Every request it signs also gets the `parse_json_once` response hook.
     """
 
     config: Config
@@ -104,6 +106,11 @@ class TimifyAuthenticator(DeclarativeAuthenticator):
         # Header names are case-insensitive on the wire; this spelling is the one the CDK's
         # HttpClient compares to tell whether another worker already replaced a refused token.
         return "Authorization"
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request = super().__call__(request)
+        request.register_hook("response", parse_json_once)
+        return request
 
     @property
     def token(self) -> str:
@@ -187,6 +194,28 @@ class TimifyAuthenticator(DeclarativeAuthenticator):
             "and the network.",
             detail=f"{type(error).__name__} while logging in",
         )
+
+
+def parse_json_once(response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+    """Response hook: the body is parsed once, with orjson, however many readers ask.
+
+    The error handler, the record extractor and the paginator each call `response.json()` on
+    every page; three stdlib parses of a 2 MB page were a fifth of a sync's CPU time. A body
+    that is not JSON falls back to requests' own parser, which raises the error callers expect.
+    """
+    original = response.json
+    parsed: List[Any] = []
+
+    def json_once(**json_kwargs: Any) -> Any:
+        if not parsed:
+            try:
+                parsed.append(orjson.loads(response.content))
+            except orjson.JSONDecodeError:
+                return original(**json_kwargs)
+        return parsed[0]
+
+    response.json = json_once  # type: ignore[method-assign]
+    return response
 
 
 # ---------------------------------------------------------------------------------------------
