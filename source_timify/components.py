@@ -8,6 +8,7 @@ Each class has one job and is named in manifest.yaml where it is used:
 - ConfiguredCompanies: keeps the companies named in `company_ids` and fails on any it cannot see.
 - ChangedSince: the client-side `updatedAt` filter of the incremental streams.
 - AddCompanyId: the `company_id` on records of company-scoped streams.
+- OutageCutoff: stops retrying once TIMIFY has failed continuously for minutes.
 """
 
 import logging
@@ -24,6 +25,14 @@ from airbyte_cdk.models import FailureType
 from airbyte_cdk.sources.declarative.auth.declarative_authenticator import DeclarativeAuthenticator
 from airbyte_cdk.sources.declarative.extractors.record_extractor import RecordExtractor
 from airbyte_cdk.sources.declarative.extractors.record_filter import RecordFilter
+from airbyte_cdk.sources.declarative.requesters.error_handlers import (
+    DefaultErrorHandler,
+    HttpResponseFilter,
+)
+from airbyte_cdk.sources.streams.http.error_handlers.response_models import (
+    ErrorResolution,
+    ResponseAction,
+)
 from airbyte_cdk.sources.declarative.interpolation.interpolated_string import InterpolatedString
 from airbyte_cdk.sources.declarative.partition_routers.partition_router import PartitionRouter
 from airbyte_cdk.sources.declarative.transformations import RecordTransformation
@@ -70,11 +79,18 @@ def _error_text(response: requests.Response) -> str:
 
 
 class _TokenCache:
-    """One access token per (host, App ID), shared by every stream and partition of a sync."""
+    """One access token per (host, App ID), shared by every stream and partition of a sync, and
+    the login refusal, if any: credentials refused once are not tried again by every stream."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.tokens: Dict[Tuple[str, str], Tuple[str, float]] = {}
+        self.refusals: Dict[Tuple[str, str], str] = {}
+
+    def clear(self) -> None:
+        with self.lock:
+            self.tokens.clear()
+            self.refusals.clear()
 
 
 _TOKENS = _TokenCache()
@@ -129,7 +145,21 @@ class TimifyAuthenticator(DeclarativeAuthenticator):
                 self._login()
 
     def _login(self) -> str:
-        """Exchange the credentials for a token and cache it. Callers hold `_TOKENS.lock`."""
+        """Exchange the credentials for a token and cache it. Callers hold `_TOKENS.lock`.
+
+        A config error (credentials refused, host unreachable) is remembered for the rest of the
+        sync: every later stream fails at once with the same sentence instead of retrying.
+        """
+        if self._key in _TOKENS.refusals:
+            raise _config_error(_TOKENS.refusals[self._key])
+        try:
+            return self._exchange()
+        except AirbyteTracedException as error:
+            if error.failure_type == FailureType.config_error:
+                _TOKENS.refusals[self._key] = error.message
+            raise
+
+    def _exchange(self) -> str:
         url = f"{self._key[0]}/v1/auth/token"
         body = {"appid": self.config.get("app_id"), "appsecret": self.config.get("app_secret")}
         response = None
@@ -513,3 +543,72 @@ class AddCompanyId(RecordTransformation):
     ) -> None:
         if stream_slice is not None:
             record["company_id"] = stream_slice.partition.get("company_id")
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors
+# ---------------------------------------------------------------------------------------------
+
+
+class _Outage:
+    """Since when every answer from TIMIFY has been a server error or no answer, across all
+    workers of the sync (None while requests succeed)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.since: Optional[float] = None
+
+
+_OUTAGE = _Outage()
+
+
+@dataclass
+class OutageCutoff(DefaultErrorHandler):
+    """The manifest's error handling, plus one rule: once TIMIFY has answered nothing but server
+    errors (or nothing at all) for `outage_seconds`, across every worker, a failing request is
+    not retried again.
+
+    Per-request retries ride out a burst of 5xx. A sustained outage would otherwise hold every
+    remaining partition in its own retry loop in turn, and a sync could hang for hours before it
+    fails; it now fails within minutes with a transient error, and the next sync resumes from the
+    last complete one.
+    """
+
+    outage_seconds: Union[int, str] = 120
+
+    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
+        super().__post_init__(parameters)
+        # The factory adds this catch-all to DefaultErrorHandler; a custom handler must add it.
+        self.response_filters = list(self.response_filters or []) + [
+            HttpResponseFilter(config=self.config, parameters={})
+        ]
+        self._outage_seconds = float(self.outage_seconds)
+
+    def interpret_response(
+        self, response_or_exception: Optional[Union[requests.Response, Exception]]
+    ) -> ErrorResolution:
+        resolution = super().interpret_response(response_or_exception)
+        server_failed = resolution.response_action == ResponseAction.RETRY and (
+            not isinstance(response_or_exception, requests.Response)
+            or response_or_exception.status_code >= 500
+        )
+        now = time.monotonic()
+        with _OUTAGE.lock:
+            if not server_failed:
+                if resolution.response_action == ResponseAction.SUCCESS:
+                    _OUTAGE.since = None
+                return resolution
+            if _OUTAGE.since is None:
+                _OUTAGE.since = now
+            lasted = now - _OUTAGE.since
+        if lasted < self._outage_seconds:
+            return resolution
+        message = (
+            f"TIMIFY has answered only with server errors or not at all for {int(lasted)} s, so "
+            "the sync stopped; run it again later: the next sync resumes from the last complete one."
+        )
+        return ErrorResolution(
+            response_action=ResponseAction.FAIL,
+            failure_type=FailureType.transient_error,
+            error_message=message,
+        )

@@ -118,10 +118,12 @@ class FakeTimify:
 
 @pytest.fixture(autouse=True)
 def fresh_token_cache():
-    """Each test is its own sync: no token carried over from the previous one."""
-    components._TOKENS.tokens.clear()
+    """Each test is its own sync: no token or outage carried over from the previous one."""
+    components._TOKENS.clear()
+    components._OUTAGE.since = None
     yield
-    components._TOKENS.tokens.clear()
+    components._TOKENS.clear()
+    components._OUTAGE.since = None
 
 
 @pytest.fixture(autouse=True)

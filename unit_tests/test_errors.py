@@ -6,7 +6,7 @@ import json
 import pytest
 from airbyte_cdk.models import FailureType
 
-from unit_tests.conftest import COMPANY_A, appointment, make_config, records_of, run_read
+from unit_tests.conftest import BASE, COMPANY_A, appointment, make_config, records_of, run_read
 
 FORBIDDEN = (403, {"status": 0, "error": {"code": "FORBIDDEN", "message": "The app is not granted the Events scope"}}, {})
 
@@ -67,3 +67,40 @@ def test_company_ids_entry_the_app_cannot_see_is_a_config_error(timify):
     error = output.errors[0].trace.error
     assert error.failure_type == FailureType.config_error
     assert stranger in error.message and "company_ids" in error.message
+
+
+def test_a_sustained_outage_stops_the_sync_instead_of_retrying_every_partition(timify, monkeypatch):
+    from source_timify import components
+
+    clock = [0.0]
+    monkeypatch.setattr(components.time, "monotonic", lambda: clock[0])
+    for n in range(4):
+        timify.appointments[COMPANY_A].append(appointment(COMPANY_A, n, "2026-01-05T10:00:00Z"))
+    down = (503, b"", {})
+    timify.scripted = {n: down for n in range(2, 400)}  # every data call after the companies list
+    original = timify._list
+
+    def slow(source):
+        answer = original(source)
+
+        def wrapped(request, context):
+            clock[0] += 20  # each failed attempt (with its backoff) takes 20 s
+            return answer(request, context)
+
+        return wrapped
+
+    timify.mocker.get(f"{BASE}/v1/appointments", content=slow(timify._appointments))
+    output = run_read(make_config(enterprise_id=None), ["appointments"], expecting_exception=True)
+    errors = [e.trace.error for e in output.errors if e.trace.error.stream_descriptor]
+    assert errors and all(e.failure_type == FailureType.transient_error for e in errors)
+    assert any("only with server errors" in e.message for e in errors)
+    # Without the cutoff: 13 windows x 2 companies x 9 attempts = 234 calls.
+    assert len(timify.data_requests("/v1/appointments")) < 40
+
+
+def test_refused_credentials_are_not_tried_again_by_every_stream(timify):
+    timify.mocker.post(f"{BASE}/v1/auth/token", status_code=401, json={"status": 0, "error": {"code": "INVALID_CREDENTIALS", "message": "Invalid"}})
+    output = run_read(make_config(), ["companies", "appointments", "customers", "services"], expecting_exception=True)
+    logins = [r for r in timify.mocker.request_history if r.path == "/v1/auth/token"]
+    assert len(logins) == 1
+    assert all("App Secret" in e.trace.error.message for e in output.errors)
