@@ -14,6 +14,7 @@ Each class has one job and is named in manifest.yaml where it is used:
 import logging
 import threading
 import time
+import weakref
 from dataclasses import InitVar, dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
@@ -233,15 +234,19 @@ def parse_json_once(response: requests.Response, *args: Any, **kwargs: Any) -> r
     every page; three stdlib parses of a 2 MB page were a fifth of a sync's CPU time. A body
     that is not JSON falls back to requests' own parser, which raises the error callers expect.
     """
-    original = response.json
+    # The closure must not hold the response itself (nor its bound `json`): a response that
+    # refers to itself through a cycle is freed only by the garbage collector, not when the last
+    # reader drops it, and a sync would pile up pages in memory.
+    content = response.content
+    this = weakref.ref(response)
     parsed: List[Any] = []
 
     def json_once(**json_kwargs: Any) -> Any:
         if not parsed:
             try:
-                parsed.append(orjson.loads(response.content))
+                parsed.append(orjson.loads(content))
             except orjson.JSONDecodeError:
-                return original(**json_kwargs)
+                return requests.Response.json(this(), **json_kwargs)
         return parsed[0]
 
     response.json = json_once  # type: ignore[method-assign]

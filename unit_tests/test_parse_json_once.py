@@ -24,3 +24,18 @@ def test_a_body_that_is_not_json_raises_the_error_requests_callers_expect():
     response = response_with(b'{"data": [{"id": "trunc')
     with pytest.raises(requests.exceptions.JSONDecodeError):
         response.json()
+
+
+def test_a_response_is_freed_as_soon_as_nobody_holds_it():
+    import gc
+    import weakref
+
+    gc.disable()  # only reference counting may free it: no cycle through the hook
+    try:
+        response = response_with(b'{"data": []}')
+        response.json()
+        alive = weakref.ref(response)
+        del response
+        assert alive() is None
+    finally:
+        gc.enable()
