@@ -125,8 +125,9 @@ def run_job(args) -> int:
 
         print("\n== Sync 1: every stream into", args.db.relative_to(REPO) if args.db.is_relative_to(REPO) else args.db)
         started = time.monotonic()
+        reset_traffic(emulator)
         source.read(cache=cache)
-        print(f"   {time.monotonic() - started:.1f} s")
+        print(f"   {time.monotonic() - started:.1f} s{traffic(emulator)}")
         counts_1 = table_counts(cache, streams)
         print_counts(counts_1, emulator, streams)
         print_appointments(cache, "The 5 most recently changed appointments", order='"updatedAt" DESC', limit=5)
@@ -138,8 +139,9 @@ def run_job(args) -> int:
 
         print("\n== Sync 2: incremental (appointments, customers); full refresh for the others")
         started, sync_2_start = time.monotonic(), dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)
+        reset_traffic(emulator)
         source.read(cache=cache)
-        print(f"   {time.monotonic() - started:.1f} s")
+        print(f"   {time.monotonic() - started:.1f} s{traffic(emulator)}")
         read_2 = records_loaded_since(cache, streams, sync_2_start)
         counts_2 = table_counts(cache, streams)
         print(f"   {'table':22} {'loaded in sync 2':>17} {'rows after':>11}")
@@ -156,6 +158,19 @@ def run_job(args) -> int:
     finally:
         if emulator is not None:
             emulator.stop()
+
+
+def reset_traffic(emulator):
+    if emulator is not None:
+        emulator.reset_log()
+
+
+def traffic(emulator):
+    """What the sync cost TIMIFY: logins and data requests, from the emulator's counters."""
+    if emulator is None:
+        return ""
+    counters = emulator.counters()
+    return f", {counters['logins']} login(s), {counters['data_requests']} data requests"
 
 
 def _sql(cache, query):
