@@ -682,9 +682,10 @@ def report(results, args):
                 name, r["records"], r["wall_s"], r["records_per_s"], r["cpu_s"], r["records"] / max(r["cpu_s"], 1e-9),
                 r["peak_rss_mb"], r["emulator_cpu_s"], r["stdout_mb"]))
         L.append("")
-        L.append("Ratio connector / baseline: **%.2f x** (records/s). Records equal the emulator's truth: %s; "
+        ratio = "**%.2f x**" % tp["ratio"] if tp["ratio"] is not None else "not measured (--skip-baseline)"
+        L.append("Ratio connector / baseline: %s (records/s). Records equal the emulator's truth: %s; "
                  "per company: %s. Emulator generation: %.0f s." % (
-                     tp["ratio"], tp["records_match_truth"], tp["per_company_match"], tp["generation_s"]))
+                     ratio, tp["records_match_truth"], tp["per_company_match"], tp["generation_s"]))
         L.append("")
     if tp:
         e = tp["economy"]
