@@ -10,7 +10,7 @@ from typing import Any, Mapping, Optional
 from jsonschema import Draft7Validator
 from jsonschema.exceptions import ValidationError
 
-APP_OVERVIEW = "TIMIFY Developer Platform > Apps > your app > App Overview"
+from source_timify.components import APP_OVERVIEW
 
 # What to do about a bad value, per field.
 HINTS = {
