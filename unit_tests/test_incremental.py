@@ -97,3 +97,10 @@ def test_changed_since_compares_times_not_strings_of_other_shapes():
     ]
     kept = ChangedSince(config={}, parameters={}).filter_records(records, {}, since)
     assert [r["id"] for r in kept] == ["same-second-with-millis", "offset-form-later", "no-cursor-value"]
+
+
+def test_a_plain_cursor_state_is_accepted_as_the_global_cursor(timify):
+    seed(timify)
+    output = run_read(make_config(), ["appointments"], state={"appointments": {"updatedAt": "2026-01-15T00:00:00Z"}})
+    assert [r["id"] for r in records_of(output, "appointments")] == [timify.appointments[COMPANY_A][1]["id"]]
+    assert final_state(output, "appointments")["state"] == {"updatedAt": "2026-01-20T00:00:00Z"}
