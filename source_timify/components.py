@@ -99,11 +99,11 @@ _TOKENS = _TokenCache()
 
 @dataclass
 class TimifyAuthenticator(DeclarativeAuthenticator):
-    """Sends `authorization: <accessToken>` (TIMIFY's raw form, no `Bearer`).
+    """Sends the raw access token in the `Authorization` header (TIMIFY's form, no `Bearer`).
 
     The token comes from `POST /v1/auth/token` with a JSON body `{appid, appsecret}`. It lives
-    `expires` seconds (a short default when the field is missing) and is renewed `safety_margin`
-    before it runs out. The CDK calls `refresh_and_set_access_token()` after a 401 on a data call
+    `expires` seconds (a short default when the field is missing) and is renewed a minute before
+    it runs out (a tenth of its lifetime for short-lived tokens). The CDK calls `refresh_and_set_access_token()` after a 401 on a data call
     (the manifest's REFRESH_TOKEN_THEN_RETRY): that logs in again unless another thread already did.
     Every request it signs also gets the `parse_json_once` response hook.
     """
