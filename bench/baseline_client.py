@@ -19,7 +19,8 @@ import sys
 import requests
 
 
-def windows(start, end, days):
+def windows(start, end, days=31):
+    """Consecutive inclusive windows of at most `days` days (TIMIFY's appointment limit) from start to end."""
     out = []
     while start <= end:
         stop = min(start + dt.timedelta(days=days - 1), end)

@@ -36,6 +36,9 @@ from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+# The baseline's windows are the ones the benchmark counts pages in: one definition for both.
+from baseline_client import windows
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 PY = sys.executable
@@ -220,15 +223,6 @@ def count_lines(path):
             if not chunk:
                 return n
             n += chunk.count(b"\n")
-
-
-def windows(start, end, days=WINDOW_DAYS):
-    out = []
-    while start <= end:
-        stop = min(start + dt.timedelta(days=days - 1), end)
-        out.append((start, stop))
-        start = stop + dt.timedelta(days=1)
-    return out
 
 
 def write_catalog(path):
