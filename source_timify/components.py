@@ -258,12 +258,17 @@ def parse_json_once(response: requests.Response, *args: Any, **kwargs: Any) -> r
 # ---------------------------------------------------------------------------------------------
 
 
-def _requested_page(response: requests.Response) -> int:
+def _query_int(response: requests.Response, name: str, default: int) -> int:
+    """An integer query parameter of the request behind `response` (`default` when absent, 0 or bad)."""
     query = parse_qs(urlsplit(response.request.url or "").query)
     try:
-        return int(query.get("page", ["1"])[0])
+        return int(query.get(name, [default])[0]) or default
     except ValueError:
-        return 1
+        return default
+
+
+def _requested_page(response: requests.Response) -> int:
+    return _query_int(response, "page", 1)
 
 
 @dataclass
@@ -452,7 +457,7 @@ class ConfiguredCompanies(RepeatedPageGuard):
         body = response.json()
         meta = body.get("meta") if isinstance(body.get("meta"), dict) else {}
         is_only_page = _requested_page(response) == 1 and (
-            (meta.get("totalPages") or 0) <= 1 if meta else len(companies) < self._page_limit(response)
+            (meta.get("totalPages") or 0) <= 1 if meta else len(companies) < _query_int(response, "limit", 10000)
         )
         seen = {company.get("id") for company in companies}
         missing = [company_id for company_id in wanted if company_id not in seen]
@@ -463,11 +468,6 @@ class ConfiguredCompanies(RepeatedPageGuard):
                 "enterprise) in the TIMIFY Developer Platform."
             )
         return [company for company in companies if company.get("id") in wanted]
-
-    @staticmethod
-    def _page_limit(response: requests.Response) -> int:
-        query = parse_qs(urlsplit(response.request.url or "").query)
-        return int(query.get("limit", ["10000"])[0] or 10000)
 
 
 # ---------------------------------------------------------------------------------------------
