@@ -92,3 +92,66 @@ def test_mutating_unknown_ids_raises_key_error(fresh_emu):
         except KeyError:
             continue
         raise AssertionError("expected KeyError")
+
+
+def test_date_header_follows_the_emulator_clock(fresh_emu):
+    import email.utils
+
+    fresh_emu.set_clock(dt.datetime(2031, 5, 6, 7, 8, 9, tzinfo=dt.timezone.utc))
+    response = TimifyHttp(fresh_emu).login()
+    served = email.utils.parsedate_to_datetime(response.headers["Date"])
+    assert dt.timedelta(0) <= served - dt.datetime(2031, 5, 6, 7, 8, 9, tzinfo=dt.timezone.utc) < dt.timedelta(seconds=5)
+
+
+def test_update_can_stamp_an_explicit_updated_at(fresh_emu):
+    cid = fresh_emu.company_ids[0]
+    appointment = fresh_emu.truth("appointments", cid)[3]
+    back_dated = dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
+    updated = fresh_emu.update_appointment(cid, appointment["id"], updated_at=back_dated, notes="late")
+    assert updated["updatedAt"] == "2024-01-02T03:04:05Z" and updated["timestamp"] == str(_epoch("2024-01-02T03:04:05Z") * 1000)
+    customer = fresh_emu.truth("customers", cid)[0]
+    future = fresh_emu.update_customer(cid, customer["id"], updated_at=dt.datetime(2099, 1, 1, tzinfo=dt.timezone.utc))
+    assert future["updatedAt"] == "2099-01-01T00:00:00Z" and future["ts"] == _epoch("2099-01-01T00:00:00Z")
+
+
+def test_a_company_added_later_brings_a_history_changed_long_ago(fresh_emu):
+    api = TimifyHttp(fresh_emu)
+    before = [c["id"] for c in api.pages("/v1/companies", enterprise_id=fresh_emu.enterprise_id)]
+    new_id = fresh_emu.add_company()
+    after = [c["id"] for c in api.pages("/v1/companies", enterprise_id=fresh_emu.enterprise_id)]
+    assert after == before + [new_id] and fresh_emu.company_ids == after
+    appointments = fresh_emu.truth("appointments", new_id)
+    customers = fresh_emu.truth("customers", new_id)
+    assert len(appointments) == 60 and customers
+    now = fresh_emu.now()
+    assert all(_epoch(r["updatedAt"]) <= now.timestamp() for r in appointments + customers)
+    day = appointments[0]["startDate"][:10]
+    served = api.get("/v1/appointments", new_id, from_date=day, to_date=day, timezone="UTC").json()["data"]
+    assert appointments[0]["id"] in [a["id"] for a in served]
+
+
+def test_a_data_request_hook_can_change_data_between_two_pages(fresh_emu):
+    cid = fresh_emu.company_ids[0]
+    api = TimifyHttp(fresh_emu)
+    for hour in range(8, 14):
+        fresh_emu.create_appointment(cid, start=dt.datetime(2025, 5, 5, hour, tzinfo=dt.timezone.utc))
+    params = {"from_date": "2025-05-05", "to_date": "2025-05-05", "timezone": "UTC"}
+    full = api.pages("/v1/appointments", cid, limit=1000, **params)
+    assert len(full) >= 6
+    seen = []
+
+    def delete_first_after_page_one(request):
+        seen.append(request)
+        if request["path"] == "/v1/appointments" and request["query"].get("page") == "2":
+            fresh_emu.delete_appointment(cid, full[0]["id"])
+
+    fresh_emu.on_data_request(delete_first_after_page_one)
+    page1 = api.get("/v1/appointments", cid, page=1, limit=2, **params).json()
+    page2 = api.get("/v1/appointments", cid, page=2, limit=2, **params).json()
+    fresh_emu.clear_hooks()
+    assert [a["id"] for a in page1["data"]] == [a["id"] for a in full[:2]]
+    # The list shifted left by one between the two pages: page 2 starts at the fourth record,
+    # and the count that every page carries says so.
+    assert [a["id"] for a in page2["data"]] == [a["id"] for a in full[3:5]]
+    assert page1["meta"]["totalItems"] == len(full) and page2["meta"]["totalItems"] == len(full) - 1
+    assert [r["company_id"] for r in seen] == [cid, cid] and seen[1]["n"] == seen[0]["n"] + 1

@@ -47,6 +47,8 @@ def _route(emu, method, parts, query, payload):
         if len(parts) == 2 and method == "DELETE":
             getattr(emu, "delete_" + kind)(cid, parts[1])
             return json_response(200, {"deleted": parts[1]})
+    if head == "companies" and method == "POST" and len(parts) == 1:
+        return json_response(201, {"id": emu.add_company()})
     if head == "faults":
         if method == "POST":
             emu.faults.update(**payload)

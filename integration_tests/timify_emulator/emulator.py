@@ -63,6 +63,7 @@ class Emulator:
         self.app_id = gen.app_id
         self.enterprise_id = gen.enterprise_id
         self.company_ids = list(self._store.company_ids)
+        self._hooks = []
         self._host, self._port = host, port
         self._http = None
         self.base_url = None
@@ -70,6 +71,7 @@ class Emulator:
     # ----- lifecycle ---------------------------------------------------------------------
     def start(self):
         core = types.SimpleNamespace(api=self._api, traffic=self._traffic, faults=self.faults,
+                                     clock=self._clock, before_data_request=self._before_data_request,
                                      control=lambda *a: control.handle(self, *a))
         self._http = HttpServer(core, self._host, self._port)
         self._http.start()
@@ -160,8 +162,11 @@ class Emulator:
             start = (clock + 86400) // 300 * 300
         return self._store.create_appointment(company_id, _epoch(start), clock, fields)
 
-    def update_appointment(self, company_id, appointment_id, **changes):
-        return self._store.update_appointment(company_id, appointment_id, self._clock.seconds(), _plain(changes))
+    def update_appointment(self, company_id, appointment_id, updated_at=None, **changes):
+        """Change an appointment; its updatedAt/timestamp become the clock, or `updated_at` when
+        given (a back-dated change, or one stamped by a clock that runs ahead)."""
+        stamp = None if updated_at is None else _epoch(updated_at)
+        return self._store.update_appointment(company_id, appointment_id, self._clock.seconds(), _plain(changes), stamp)
 
     def delete_appointment(self, company_id, appointment_id):
         self._store.delete_appointment(company_id, appointment_id)
@@ -169,11 +174,34 @@ class Emulator:
     def create_customer(self, company_id, **fields):
         return self._store.create_customer(company_id, self._clock.seconds(), _plain(fields))
 
-    def update_customer(self, company_id, customer_id, **changes):
-        return self._store.update_customer(company_id, customer_id, self._clock.seconds(), _plain(changes))
+    def update_customer(self, company_id, customer_id, updated_at=None, **changes):
+        stamp = None if updated_at is None else _epoch(updated_at)
+        return self._store.update_customer(company_id, customer_id, self._clock.seconds(), _plain(changes), stamp)
 
     def delete_customer(self, company_id, customer_id):
         self._store.delete_customer(company_id, customer_id)
+
+    def add_company(self):
+        """A branch joins the enterprise: a new company with a history of appointments and
+        customers created and last changed long ago. Returns its id (also in `company_ids`)."""
+        company_id = self._store.add_company()
+        self.company_ids = list(self._store.company_ids)
+        return company_id
+
+    # ----- changes while a sync runs ------------------------------------------------------
+    def on_data_request(self, hook):
+        """Call `hook(request)` before each data request is answered, with request a dict of
+        method, path, query (dict), company_id and n (the data request's number). A hook may
+        change data (delete a record after page 1 of a window was served). Returns `hook`."""
+        self._hooks.append(hook)
+        return hook
+
+    def clear_hooks(self):
+        self._hooks.clear()
+
+    def _before_data_request(self, request):
+        for hook in list(self._hooks):
+            hook(request)
 
     # ----- traffic -----------------------------------------------------------------------
     def requests_log(self):

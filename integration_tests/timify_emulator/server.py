@@ -1,6 +1,7 @@
 """HTTP plumbing: a threaded stdlib server that applies latency and injected faults around the Api,
 keeps the request log and counters, and serves the small /_emulator/ control surface."""
 
+import email.utils
 import json
 import socket
 import threading
@@ -117,6 +118,11 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):  # quiet: the Traffic log is the record
         pass
 
+    def date_time_string(self, timestamp=None):
+        """The `Date` header on the emulator's clock (TIMIFY's clock), which tests set and advance."""
+        return email.utils.formatdate(self.server.core.clock.time() if timestamp is None else timestamp,
+                                      usegmt=True)
+
     def _serve(self):
         core = self.server.core
         t0 = time.time()
@@ -145,6 +151,8 @@ class _Handler(BaseHTTPRequestHandler):
             if forced is not None:
                 status, out, extra = fault_response(forced)
             else:
+                core.before_data_request({"method": self.command, "path": path, "query": dict(query),
+                                          "company_id": headers.get("company-id"), "n": n})
                 status, out, extra = core.api.handle(req)
             if n in (faults.drop_connection_on or ()):
                 mode = "dropped"

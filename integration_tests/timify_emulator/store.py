@@ -8,6 +8,7 @@ so callers always get deep copies.
 import bisect
 import json
 import threading
+from zoneinfo import ZoneInfo
 
 from .data import DAY, iso, parse_iso, utc_day
 
@@ -145,29 +146,40 @@ class Store:
         self.lock = threading.RLock()
         self.generator = g
         self.companies = {}
-        from zoneinfo import ZoneInfo
-        company_records = []
-        for idx in range(g.n_companies):
-            crec = g.company(idx)
-            company_records.append(crec)
-            cat = g.catalogue(crec)
-            customers = g.customers(cat[3], g.cpc)
-            appts = g.appointments(crec, cat[1], cat[0], cat[2], customers, g.apc)
-            counts = {}
-            for row in appts:
-                for cust in row[3]:
-                    counts[cust] = counts.get(cust, 0) + 1
-            for c in customers:
-                c["totalBookings"] = counts.get(c["id"], 0)
-            shifts = g.timeshifts(crec, cat[1])
-            self.companies[crec["id"]] = Company(crec, ZoneInfo(crec["timezone"]), cat, customers, appts, shifts)
-            self.companies[crec["id"]].fragments = g.fragments(crec, cat[1], cat[0], cat[2])
-            del appts
+        company_records = [self._generate_company(idx) for idx in range(g.n_companies)]
         self.company_table = Table(company_records)
         self.company_ids = list(self.companies)
         all_fields = next(iter(self.companies.values())).field_list
         self.enterprise_customers = Table(
             g.enterprise_customers(self.company_ids, all_fields) if g.enterprise else [])
+
+    def _generate_company(self, idx):
+        """Generate company number `idx` with its whole history, created 800 days before `now`."""
+        g = self.generator
+        crec = g.company(idx)
+        cat = g.catalogue(crec)
+        customers = g.customers(cat[3], g.cpc)
+        appts = g.appointments(crec, cat[1], cat[0], cat[2], customers, g.apc)
+        counts = {}
+        for row in appts:
+            for cust in row[3]:
+                counts[cust] = counts.get(cust, 0) + 1
+        for c in customers:
+            c["totalBookings"] = counts.get(c["id"], 0)
+        shifts = g.timeshifts(crec, cat[1])
+        company = Company(crec, ZoneInfo(crec["timezone"]), cat, customers, appts, shifts)
+        company.fragments = g.fragments(crec, cat[1], cat[0], cat[2])
+        self.companies[crec["id"]] = company
+        return crec
+
+    def add_company(self):
+        """A branch joins the installation: a new company whose records were all created and last
+        changed long ago (its history is generated like the others'). Returns its id."""
+        with self.lock:
+            crec = self._generate_company(len(self.companies))
+            self.company_table.put(crec)
+            self.company_ids.append(crec["id"])
+            return crec["id"]
 
     # ----- helpers for truth() -----------------------------------------------------------
     def table(self, stream, company_id):
@@ -218,7 +230,7 @@ class Store:
             c.appointments.put(rec)
             return rec
 
-    def update_appointment(self, company_id, appointment_id, clock, changes):
+    def update_appointment(self, company_id, appointment_id, clock, changes, stamp=None):
         with self.lock:
             c = self.companies[company_id]
             rec = c.appointments.get(appointment_id)
@@ -229,7 +241,7 @@ class Store:
             if "startDate" in changes:
                 start = parse_iso(rec["startDate"])
                 rec["date"] = utc_day(start) + "Z"
-            _restamp(rec, clock)
+            _restamp(rec, stamp if stamp is not None else clock)
             rec["updatedBy"], rec["updatedByUserId"], rec["updatedByScope"] = "TIMIFY API", "000000000000000000000000", "APP"
             c.appointments.put(rec)
             return rec
@@ -253,7 +265,7 @@ class Store:
             c.customers.put(rec)
             return rec
 
-    def update_customer(self, company_id, customer_id, clock, changes):
+    def update_customer(self, company_id, customer_id, clock, changes, stamp=None):
         with self.lock:
             c = self.companies[company_id]
             rec = c.customers.get(customer_id)
@@ -261,8 +273,9 @@ class Store:
                 raise KeyError("no customer %s in company %s" % (customer_id, company_id))
             rec.update(changes)
             rec["id"] = customer_id
-            rec["updatedAt"] = iso(clock)
-            rec["ts"] = clock
+            stamp = clock if stamp is None else stamp
+            rec["updatedAt"] = iso(stamp)
+            rec["ts"] = stamp
             c.customers.put(rec)
             return rec
 
