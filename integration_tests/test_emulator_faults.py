@@ -142,3 +142,13 @@ def test_stop_frees_the_port():
         assert again.base_url.endswith(":%d" % port)
     finally:
         again.stop()
+
+
+def test_forbidden_companies_answer_403_naming_the_company_and_spare_the_others(emu, api):
+    lost, kept = emu.company_ids[0], emu.company_ids[1]
+    emu.faults.forbidden_companies = [lost]
+    refused = api.get("/v1/customers", lost, page=1, limit=5)
+    assert refused.status_code == 403 and lost in refused.json()["error"]["message"]
+    assert api.get("/v1/customers", kept, page=1, limit=5).status_code == 200
+    emu.faults.reset()
+    assert api.get("/v1/customers", lost, page=1, limit=5).status_code == 200

@@ -169,6 +169,8 @@ class Api:
                                "The company-id header is required: this installation covers %d companies" % len(companies))
             return next(iter(companies.values()))
         company = companies.get(cid)
+        if company is not None and cid in (self.faults.forbidden_companies or ()):
+            raise ApiError(403, "FORBIDDEN", "The app has lost access to company %s" % cid)
         if company is None:
             if not re.match(r"^[0-9a-f]{24}$", cid):
                 raise ApiError(403, "FORBIDDEN", "The company-id %s is malformed (expected a 24-hex id)" % cid)

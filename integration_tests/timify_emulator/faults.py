@@ -15,6 +15,7 @@ KNOBS = {
     "legacy_envelope": False,     # list responses are {"data": [...]} only
     "ignore_page": False,         # always serve page 1 (a server bug clients must survive)
     "max_window_days": 31,        # longest appointments window, counted inclusively
+    "forbidden_companies": None,  # company ids the app lost access to: their calls get 403
 }
 
 
@@ -41,8 +42,8 @@ class Faults:
             value = (int(n), float(window))
         if name in ("fail_requests",) and value:
             value = {int(k): int(v) for k, v in dict(value).items()}
-        if name in ("drop_connection_on", "malformed_json_on") and value:
-            value = {int(v) for v in value}
+        if name in ("drop_connection_on", "malformed_json_on", "forbidden_companies") and value:
+            value = {v if name == "forbidden_companies" else int(v) for v in value}
         object.__setattr__(self, name, value)
 
     def update(self, **values):
