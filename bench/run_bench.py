@@ -557,7 +557,7 @@ KEY_FUNCTIONS = [
     ("partition reads (worker threads)", "PartitionReader.process_partition ("),
     ("  HTTP send/receive (requests, urllib3)", "HttpClient._send ("),
     ("  response JSON parse, all calls (stdlib json via requests)", "Response.json ("),
-    ("  RepeatedPageGuard.extract_records (parse #1)", "RepeatedPageGuard.extract_records ("),
+    ("  PageGuard.extract_records (parse #1)", "PageGuard.extract_records ("),
     ("  TimifyPagination.next_page_token (parse #2 of the same body)", "TimifyPagination.next_page_token ("),
     ("  error-handler predicate `'data' not in response` (parse #3)", "HttpResponseFilter._matches_filter ("),
     ("  record filtering (RecordSelector._filter)", "RecordSelector._filter ("),

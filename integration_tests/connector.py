@@ -129,14 +129,16 @@ def expected_records(emu, stream: str, config: dict) -> List[dict]:
             records = [r for r in records if r["id"] in config["company_ids"]]
         return records
     today = dt.datetime.now(dt.timezone.utc).date()
-    filters = {}
-    if stream == "appointments":
-        start = config.get("start_date") or (today - dt.timedelta(days=730)).isoformat()
-        end = today + dt.timedelta(days=config.get("lookahead_days", 365))
-        filters = {"from_date": start[:10], "to_date": end.isoformat()}
+    created = {c["id"]: c["createdAt"] for c in emu.truth("companies")}
     company_ids = config.get("company_ids") or emu.company_ids
     out = []
     for company_id in company_ids:
+        filters = {}
+        if stream == "appointments":
+            # start_date, or (empty) the company's own createdAt, to today + lookahead_days
+            start = config.get("start_date") or created[company_id]
+            end = today + dt.timedelta(days=config.get("lookahead_days", 365))
+            filters = {"from_date": start[:10], "to_date": end.isoformat()}
         for record in emu.truth(stream, company_id, **filters):
             out.append({**record, "company_id": company_id})
     return out

@@ -89,17 +89,19 @@ def test_full_read_equals_the_ground_truth_record_for_record(enterprise_emulator
         assert days >= 1 and days <= 31
 
 
-def test_default_range_reads_two_years_back_to_a_year_ahead(enterprise_emulator):
+def test_default_range_reads_from_each_companys_creation_to_a_year_ahead(enterprise_emulator):
     emu = enterprise_emulator
     emu.reset_log()
     config = emu.connector_config(page_size=100)
     run = run_connector("read", config, ["appointments"])
     expected = keyed(expected_records(emu, "appointments", config), "appointments")
     assert keyed(run.records("appointments"), "appointments") == expected
-    calls = [e["query"] for e in emu.requests_log() if e["path"] == "/v1/appointments"]
+    calls = [e for e in emu.requests_log() if e["path"] == "/v1/appointments"]
     today = dt.datetime.now(dt.timezone.utc).date()
-    assert min(c["from_date"] for c in calls) == (today - dt.timedelta(days=730)).isoformat()
-    assert max(c["to_date"] for c in calls) == (today + dt.timedelta(days=365)).isoformat()
+    for company in emu.truth("companies"):
+        mine = [e["query"] for e in calls if e["company_id"] == company["id"]]
+        assert min(c["from_date"] for c in mine) == company["createdAt"][:10]
+        assert max(c["to_date"] for c in mine) == (today + dt.timedelta(days=365)).isoformat()
 
 
 def test_company_ids_restrict_the_sync_to_those_companies(enterprise_emulator):

@@ -284,13 +284,14 @@ def test_08_changes_during_a_sync_appear_in_that_sync_or_the_next():
 def test_09_time_zones_dst_days_and_window_boundaries_leave_no_gap_and_no_duplicate():
     from zoneinfo import ZoneInfo
 
-    from source_timify.components import AppointmentWindows
+    from source_timify.incremental import company_date_range, windows as cut_windows
 
     # Companies in Berlin, New York, Kolkata, Sydney and Auckland; the generator already books
     # appointments at 01:30, 02:30, 03:30, noon and 23:30 local time on every DST change day.
     with Emulator(companies=5, appointments_per_company=60, seed=109) as emu:
         config = full_range_config(emu, page_size=7)
-        windows = AppointmentWindows(config=config, parameters={}).windows()
+        today = dt.datetime.now(dt.timezone.utc).date()
+        windows = cut_windows(*company_date_range(config, None, today), 31)
         zones = {c["id"]: c["timezone"] for c in emu.truth("companies")}
         assert len(set(zones.values())) == 5
         booked = 0

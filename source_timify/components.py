@@ -3,14 +3,18 @@
 Each class has one job and is named in manifest.yaml where it is used:
 - TimifyAuthenticator: exchanges App ID + App Secret for an access token, once per sync.
 - TimifyPagination: page numbers, stopping on `meta` or on a short page.
-- RepeatedPageGuard: refuses a page that repeats the previous one (a server ignoring `page`).
-- AppointmentWindows: the 31-day `from_date`/`to_date` windows appointments must be read in.
+- PageGuard: refuses a page that repeats the previous one (a server ignoring `page`), and has a
+  list read again when it changed while it was paged.
 - ConfiguredCompanies: keeps the companies named in `company_ids` and fails on any it cannot see.
 - ChangedSince: the client-side `updatedAt` filter of the incremental streams.
 - AddCompanyId: the `company_id` on records of company-scoped streams.
-- OutageCutoff: stops retrying once TIMIFY has failed continuously for minutes.
+- OutageCutoff: stops retrying once TIMIFY has failed continuously for minutes, and names the
+  company of a failed request.
+
+The per-company incremental state is in `incremental.py`.
 """
 
+import email.utils
 import logging
 import threading
 import time
@@ -80,21 +84,49 @@ def _error_text(response: requests.Response) -> str:
 
 
 class _TokenCache:
-    """One access token per (host, App ID), shared by every stream and partition of a sync, and
-    the login refusal, if any: credentials refused once are not tried again by every stream."""
+    """One access token per (host, App ID), shared by every stream and partition of a sync, the
+    login refusal, if any (credentials refused once are not tried again by every stream), and
+    TIMIFY's clock as its login responses' `Date` headers tell it."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.tokens: Dict[Tuple[str, str], Tuple[str, float]] = {}
         self.refusals: Dict[Tuple[str, str], str] = {}
+        self.sync_started: Dict[Tuple[str, str], float] = {}  # TIMIFY's clock at the first login
+        self.clock_offsets: Dict[Tuple[str, str], float] = {}  # TIMIFY's clock minus ours
 
     def clear(self) -> None:
         with self.lock:
             self.tokens.clear()
             self.refusals.clear()
+            self.sync_started.clear()
+            self.clock_offsets.clear()
 
 
 _TOKENS = _TokenCache()
+
+
+def _credentials_key(config: Mapping[str, Any]) -> Tuple[str, str]:
+    return base_url(config), str(config.get("app_id", ""))
+
+
+def timify_sync_start(config: Mapping[str, Any]) -> Optional[float]:
+    """When this sync began on TIMIFY's clock (epoch seconds): the `Date` header of its first
+    login, whole seconds, so never later than TIMIFY's time when the first list was read.
+    None before any login."""
+    return _TOKENS.sync_started.get(_credentials_key(config))
+
+
+def timify_now(config: Mapping[str, Any]) -> float:
+    """TIMIFY's clock now (epoch seconds): ours, corrected by what the last login's `Date` said."""
+    return time.time() + _TOKENS.clock_offsets.get(_credentials_key(config), 0.0)
+
+
+def _server_time(response: requests.Response) -> Optional[float]:
+    try:
+        return email.utils.parsedate_to_datetime(response.headers["Date"]).timestamp()
+    except (KeyError, TypeError, ValueError, IndexError):
+        return None
 
 
 @dataclass
@@ -116,7 +148,7 @@ class TimifyAuthenticator(DeclarativeAuthenticator):
     login_attempts: Union[int, str] = 5
 
     def __post_init__(self, parameters: Mapping[str, Any]) -> None:
-        self._key = (base_url(self.config), str(self.config.get("app_id", "")))
+        self._key = _credentials_key(self.config)
 
     @property
     def auth_header(self) -> str:
@@ -215,6 +247,12 @@ class TimifyAuthenticator(DeclarativeAuthenticator):
         # so that a 10 s token serves 9 s (a request that still meets a 401 logs in again).
         margin = min(float(self.safety_margin_seconds), lifetime / 10)
         _TOKENS.tokens[self._key] = (access_token, time.monotonic() + lifetime - margin)
+        # TIMIFY's clock, for the incremental cursor: a `Date` is whole seconds, stamped before the
+        # response reached us, so this errs early (the safe side). Without one, ours stands in.
+        server_time = _server_time(response)
+        received = time.time()
+        _TOKENS.clock_offsets[self._key] = 0.0 if server_time is None else server_time - received
+        _TOKENS.sync_started.setdefault(self._key, received if server_time is None else server_time)
         logger.info(f"Logged in to TIMIFY; the access token is valid for {lifetime} s.")
         return access_token
 
@@ -302,6 +340,8 @@ class TimifyPagination(PaginationStrategy):
         page_size_override: Optional[int] = None,
         stream_slice: Optional[StreamSlice] = None,
     ) -> Optional[Any]:
+        if response.__dict__.get(_LIST_CHANGED):
+            return 1  # PageGuard saw the list change while it was paged: read it again
         page = int(last_page_token_value or 1)
         try:
             body = response.json()
@@ -321,14 +361,42 @@ class TimifyPagination(PaginationStrategy):
         return self._page_size
 
 
-@dataclass
-class RepeatedPageGuard(RecordExtractor):
-    """Extracts `data` and refuses a page that repeats the page before it.
+# A list that changed while it was paged: PageGuard marks the response, and TimifyPagination
+# answers it with page 1 again instead of the next page.
+_LIST_CHANGED = "_timify_list_changed"
+MAX_LIST_READS = 4
 
-    A server that ignores `page` answers every page number with page 1. Emitting those copies
-    would pass duplicated pages off as data and never end; this guard stops the sync with a
-    clear error before the copy is emitted. It remembers, per request (URL without `page`, plus
-    `company-id`), the first record id of each page.
+
+class _ListRead:
+    """One read of one list (one request without `page`): what it has emitted and, for the
+    current pass over its pages, the count TIMIFY gave on its first page and the ids seen."""
+
+    __slots__ = ("emitted", "pass_ids", "total", "passes", "restarting", "last_page", "last_first_id")
+
+    def __init__(self) -> None:
+        self.emitted: set = set()
+        self.pass_ids: set = set()
+        self.total: Optional[int] = None
+        self.passes = 1
+        self.restarting = False
+        self.last_page = 0
+        self.last_first_id: Any = None
+
+
+@dataclass
+class PageGuard(RecordExtractor):
+    """Extracts `data` and guards what page numbers can hide.
+
+    - A server that ignores `page` answers every page number with page 1. Emitting those copies
+      would pass duplicated pages off as data and never end: the sync stops with a clear error.
+    - A list that changes while it is paged shifts records between pages: after a deletion the
+      record at a page boundary moves onto a page already read and is never seen. In incremental
+      mode that record would be lost for good. So a page that shows the list changed since its
+      first page (a different `meta.totalItems`, a record seen twice in one pass, or a record
+      changed since the sync started) has the list read again from page 1, up to
+      MAX_LIST_READS times; records already emitted are not emitted again.
+
+    Lists are told apart by their request without `page` (URL plus `company-id`).
     """
 
     config: Config
@@ -336,7 +404,7 @@ class RepeatedPageGuard(RecordExtractor):
     field_path: List[str] = field(default_factory=lambda: ["data"])
 
     def __post_init__(self, parameters: Mapping[str, Any]) -> None:
-        self._first_ids: Dict[Tuple[str, int], Any] = {}
+        self._reads: Dict[str, _ListRead] = {}
         self._lock = threading.Lock()
 
     def extract_records(self, response: requests.Response) -> Iterable[Mapping[str, Any]]:
@@ -348,28 +416,101 @@ class RepeatedPageGuard(RecordExtractor):
             return []
         if isinstance(records, dict):
             return [records]
-        if records:
-            self._check_not_repeated(response, records[0].get("id") if isinstance(records[0], dict) else None)
-        return records
+        return self._guard(response, body, records)
 
-    def _check_not_repeated(self, response: requests.Response, first_id: Any) -> None:
+    def _guard(self, response: requests.Response, body: Any, records: List[Any]) -> List[Any]:
         page = _requested_page(response)
         parts = urlsplit(response.request.url or "")
         query = "&".join(sorted(p for p in parts.query.split("&") if not p.startswith("page=")))
-        request_key = f"{parts.path}?{query}|{response.request.headers.get('company-id', '')}"
+        company = response.request.headers.get("company-id", "")
+        list_key = f"{parts.path}?{query}|{company}"
+        meta = body.get("meta") if isinstance(body, dict) and isinstance(body.get("meta"), dict) else {}
+        total = meta.get("totalItems")
+        total_pages = meta.get("totalPages")
+        is_last = not records or (
+            page >= int(total_pages) if total_pages is not None else len(records) < _query_int(response, "limit", 10000)
+        )
+        first_id = records[0].get("id") if records and isinstance(records[0], dict) else None
         with self._lock:
-            self._first_ids[(request_key, page)] = first_id
-            previous = self._first_ids.pop((request_key, page - 1), None) if page > 1 else None
-        if page > 1 and first_id is not None and previous == first_id:
-            message = (
-                f"TIMIFY returned the same records for page {page} as for page {page - 1} of "
-                f"{parts.path}: the server ignored the `page` parameter, so the sync stopped "
-                "instead of emitting duplicates. Set `page_size` to 10000 to read each list in "
-                "one page, or retry later."
-            )
-            raise AirbyteTracedException(
-                message=message, internal_message=message, failure_type=FailureType.system_error
-            )
+            read = self._reads.get(list_key)
+            if read is None or (page == 1 and not read.restarting):
+                read = self._reads[list_key] = _ListRead()
+            if page > 1 and first_id is not None and read.last_page == page - 1 and read.last_first_id == first_id:
+                del self._reads[list_key]
+                raise self._ignored_page(page, parts.path)
+            read.last_page, read.last_first_id = page, first_id
+            if page == 1 and read.restarting:
+                read.restarting = False
+                read.passes += 1
+                read.pass_ids = set()
+            if page == 1:
+                read.total = total
+            recounted = page > 1 and total is not None and read.total is not None and total != read.total
+            out, shifted = self._new_records(read, records, check=page > 1)
+            if recounted or shifted:
+                if read.passes >= MAX_LIST_READS:
+                    del self._reads[list_key]
+                    raise self._kept_changing(parts.path, company, response)
+                read.restarting = True
+                setattr(response, _LIST_CHANGED, True)
+                logger.info(
+                    f"TIMIFY's {parts.path} list{f' of company {company}' if company else ''} changed "
+                    f"while it was read (page {page}); reading it again from page 1 so that no record is skipped."
+                )
+            elif is_last:
+                del self._reads[list_key]
+        return out
+
+    def _new_records(self, read: _ListRead, records: List[Any], check: bool) -> Tuple[List[Any], bool]:
+        """The records not emitted yet in this read, and whether this page shows the list changed:
+        a record already seen in this pass (the list shifted), or one first seen here with an
+        `updatedAt` from this sync (changed while the sync ran)."""
+        since = timify_sync_start(self.config) if check else None
+        since_text = _iso_epoch(since) if since is not None else None
+        until_text = _iso_epoch(timify_now(self.config) + 60) if since is not None else None
+        emitted, pass_ids, out, changed = read.emitted, read.pass_ids, [], False
+        for record in records:
+            record_id = record.get("id") if isinstance(record, dict) else None
+            if record_id is None:
+                out.append(record)
+                continue
+            if check and record_id in pass_ids:
+                changed = True
+            pass_ids.add(record_id)
+            if record_id in emitted:
+                continue
+            if since_text is not None:
+                updated = record.get("updatedAt")
+                if isinstance(updated, str) and since_text <= updated <= until_text:
+                    changed = True
+            emitted.add(record_id)
+            out.append(record)
+        return out, changed
+
+    @staticmethod
+    def _ignored_page(page: int, path: str) -> AirbyteTracedException:
+        message = (
+            f"TIMIFY returned the same records for page {page} as for page {page - 1} of "
+            f"{path}: the server ignored the `page` parameter, so the sync stopped "
+            "instead of emitting duplicates. Set `page_size` to 10000 to read each list in "
+            "one page, or retry later."
+        )
+        return AirbyteTracedException(message=message, internal_message=message, failure_type=FailureType.system_error)
+
+    @staticmethod
+    def _kept_changing(path: str, company: str, response: requests.Response) -> AirbyteTracedException:
+        query = parse_qs(urlsplit(response.request.url or "").query)
+        dates = f" from {query['from_date'][0]} to {query['to_date'][0]}" if "from_date" in query and "to_date" in query else ""
+        message = (
+            f"TIMIFY's {path} list{f' of company {company}' if company else ''}{dates} kept changing "
+            f"while it was read ({MAX_LIST_READS} times), so the sync stopped rather than risk skipping "
+            "a record; run it again (the other companies' state has moved on)."
+        )
+        return AirbyteTracedException(message=message, internal_message=message, failure_type=FailureType.transient_error)
+
+
+def _iso_epoch(epoch: float) -> str:
+    return datetime.fromtimestamp(int(epoch), timezone.utc).strftime(_ISO_SECONDS)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -377,71 +518,8 @@ class RepeatedPageGuard(RecordExtractor):
 # ---------------------------------------------------------------------------------------------
 
 
-def _parse_start_date(value: Optional[str], today: date) -> date:
-    if not value:
-        return today - timedelta(days=730)
-    return datetime.strptime(value[:10], "%Y-%m-%d").date()
-
-
 @dataclass
-class AppointmentWindows(PartitionRouter):
-    """Yields `{from_date, to_date}` windows of at most `window_days` days, inclusive, covering
-    `start_date` (default: two years back) to today + `lookahead_days` (default 365), in UTC.
-
-    TIMIFY filters appointments by their date and refuses longer windows. Windows follow one
-    another with no gap and no overlap, so every appointment is read exactly once.
-    """
-
-    config: Config
-    parameters: InitVar[Mapping[str, Any]]
-    window_days: Union[int, str] = 31
-    today: Optional[date] = None  # for tests; the sync's UTC date otherwise
-
-    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
-        self._window_days = int(self.window_days)
-
-    def windows(self) -> List[Tuple[date, date]]:
-        today = self.today or datetime.now(timezone.utc).date()
-        start = _parse_start_date(self.config.get("start_date"), today)
-        lookahead = self.config.get("lookahead_days")
-        end = today + timedelta(days=365 if lookahead is None else int(lookahead))
-        result = []
-        while start <= end:
-            window_end = min(start + timedelta(days=self._window_days - 1), end)
-            result.append((start, window_end))
-            start = window_end + timedelta(days=1)
-        return result
-
-    def stream_slices(self) -> Iterable[StreamSlice]:
-        for from_date, to_date in self.windows():
-            yield StreamSlice(
-                partition={"from_date": from_date.isoformat(), "to_date": to_date.isoformat()},
-                cursor_slice={},
-            )
-
-    def get_request_params(
-        self,
-        stream_state: Optional[StreamState] = None,
-        stream_slice: Optional[StreamSlice] = None,
-        next_page_token: Optional[Mapping[str, Any]] = None,
-    ) -> Mapping[str, Any]:
-        return {}
-
-    def get_request_headers(self, *args: Any, **kwargs: Any) -> Mapping[str, Any]:
-        return {}
-
-    def get_request_body_data(self, *args: Any, **kwargs: Any) -> Mapping[str, Any]:
-        return {}
-
-    def get_request_body_json(self, *args: Any, **kwargs: Any) -> Mapping[str, Any]:
-        return {}
-
-    def get_stream_state(self) -> Optional[Mapping[str, StreamState]]:
-        return None
-
-
-@dataclass
-class ConfiguredCompanies(RepeatedPageGuard):
+class ConfiguredCompanies(PageGuard):
     """Extracts the companies of `/v1/companies` (guarded like every list), keeping only those in
     `company_ids` when it is set.
 
@@ -494,16 +572,21 @@ def _as_iso_seconds(value: Any) -> Optional[str]:
 
 @dataclass
 class ChangedSince(RecordFilter):
-    """Keeps the records whose `cursor_field` is at or after the start of the slice's cursor
-    window (the previous sync's cursor minus its lookback), and, when `not_before` is set, whose
-    `not_before_field` is at or after it.
+    """The client-side incremental filter (TIMIFY cannot filter on `updatedAt`), on the slice's
+    `cursor_slice` from incremental.CompanyCursor:
 
-    This is what the CDK's `is_client_side_incremental` filter does, without building a cursor
-    object per record (a third of a sync's CPU time). A record without the field is kept.
+    - no `changed_since`: every record (a company or window the previous syncs did not read);
+    - `changed_since`: the records whose `cursor_field` is at or after it, plus, when
+      `previous_from_date`/`previous_to_date` are set, every record whose `date_field` lies outside
+      that range (it entered the synced range since: the horizon moved or the range was widened).
+
+    With `not_before` (a `start_date` with a time), records whose `date_field` is earlier are left
+    out. A record without the fields is kept. This does what the CDK's `is_client_side_incremental`
+    does without building a cursor object per record (a third of a sync's CPU time).
     """
 
     cursor_field: str = "updatedAt"
-    not_before_field: str = ""
+    date_field: str = ""
     not_before: str = ""
 
     def __post_init__(self, parameters: Mapping[str, Any]) -> None:
@@ -518,17 +601,20 @@ class ChangedSince(RecordFilter):
         stream_slice: Optional[StreamSlice] = None,
         next_page_token: Optional[Mapping[str, Any]] = None,
     ) -> Iterable[Mapping[str, Any]]:
-        cursor_slice = stream_slice.cursor_slice if stream_slice is not None else {}
-        since = _as_iso_seconds((cursor_slice or {}).get("start_time"))
-        not_before, not_before_field, cursor_field = self._not_before, self.not_before_field, self.cursor_field
+        cursor_slice = (stream_slice.cursor_slice if stream_slice is not None else None) or {}
+        since = _as_iso_seconds(cursor_slice.get("changed_since"))
+        previous_from, previous_to = cursor_slice.get("previous_from_date"), cursor_slice.get("previous_to_date")
+        not_before, date_field, cursor_field = self._not_before, self.date_field, self.cursor_field
         for record in records:
             if since:
                 changed = record.get(cursor_field)
                 changed = changed if isinstance(changed, str) and len(changed) == 20 else _as_iso_seconds(changed)
                 if changed is not None and changed < since:
-                    continue
+                    day = _as_iso_seconds(record.get(date_field)) if previous_from else None
+                    if day is None or previous_from <= day[:10] <= previous_to:
+                        continue
             if not_before:
-                starts = _as_iso_seconds(record.get(not_before_field))
+                starts = _as_iso_seconds(record.get(date_field))
                 if starts is not None and starts < not_before:
                     continue
             yield record
@@ -592,7 +678,7 @@ class OutageCutoff(DefaultErrorHandler):
     def interpret_response(
         self, response_or_exception: Optional[Union[requests.Response, Exception]]
     ) -> ErrorResolution:
-        resolution = super().interpret_response(response_or_exception)
+        resolution = _naming_the_company(super().interpret_response(response_or_exception), response_or_exception)
         server_failed = resolution.response_action == ResponseAction.RETRY and (
             not isinstance(response_or_exception, requests.Response)
             or response_or_exception.status_code >= 500
@@ -617,3 +703,22 @@ class OutageCutoff(DefaultErrorHandler):
             failure_type=FailureType.transient_error,
             error_message=message,
         )
+
+
+def _naming_the_company(
+    resolution: ErrorResolution, response_or_exception: Optional[Union[requests.Response, Exception]]
+) -> ErrorResolution:
+    """A request that failed for good names its company (the `company-id` it was sent with), so
+    that a user of an enterprise install knows which branch to look at."""
+    if resolution.response_action != ResponseAction.FAIL or not isinstance(response_or_exception, requests.Response):
+        return resolution
+    request = response_or_exception.request
+    company = request.headers.get("company-id") if request is not None else None
+    message = resolution.error_message or ""
+    if not company or company in message:
+        return resolution
+    return ErrorResolution(
+        response_action=resolution.response_action,
+        failure_type=resolution.failure_type,
+        error_message=f"Company {company}: {message}" if message else f"Company {company}: the request failed.",
+    )

@@ -16,7 +16,7 @@ from source_timify.components import APP_OVERVIEW
 HINTS = {
     "app_id": f"copy the App ID from the {APP_OVERVIEW}.",
     "app_secret": f"copy the App Secret from the {APP_OVERVIEW}.",
-    "start_date": "use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, e.g. 2024-01-01, or leave it empty to start two years back.",
+    "start_date": "use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, e.g. 2024-01-01, or leave it empty to start at each company's creation date.",
     "subdomain": "use only the part before .timify.com, e.g. api.",
     "company_ids": "list 24-character hexadecimal TIMIFY company ids, e.g. 5f1b2c3d4e5f6a7b8c9d0e1f, or leave the list empty for every company the app can access.",
     "enterprise_id": "use the 24-character hexadecimal id of the enterprise the app is installed on, or leave it empty for a company install.",
@@ -73,6 +73,6 @@ def config_problem(
         if parsed > now:
             return (
                 f"Start Date (`start_date`) {start_date} is in the future: set a date on or before "
-                "today, or leave it empty to start two years back."
+                "today, or leave it empty to start at each company's creation date."
             )
     return None

@@ -8,12 +8,39 @@ from typing import Any, List, Mapping, Optional
 
 from airbyte_cdk.models import AirbyteConnectionStatus, Status
 from airbyte_cdk.models import ConfiguredAirbyteCatalog
+from airbyte_cdk.sources.declarative.parsers.model_to_component_factory import ModelToComponentFactory
+from airbyte_cdk.sources.declarative.partition_routers.partition_router import PartitionRouter
 from airbyte_cdk.sources.declarative.yaml_declarative_source import YamlDeclarativeSource
 from airbyte_cdk.sources.source import TState
+from airbyte_cdk.sources.streams.concurrent.cursor import Cursor
+from airbyte_cdk.sources.types import Config
 
 MANIFEST_PATH = Path(__file__).parent / "manifest.yaml"
 RECORD_QUEUE_SIZE = 2_000
 _UNAVAILABLE = re.compile(r"^Stream \w+ is not available: (.+)$", re.S)
+
+
+class TimifyComponentFactory(ModelToComponentFactory):
+    """The CDK's component factory, plus one thing a manifest cannot say: a stream whose
+    `incremental_sync` names a `cursor_class` in its `$parameters` gets that cursor
+    (incremental.CompanyCursor) instead of the CDK's per-partition one, which would keep one
+    cursor per 31-day window and know nothing of the date range a company was read over."""
+
+    def _build_concurrent_cursor(self, model: Any, stream_slicer: Optional[PartitionRouter], config: Config) -> Cursor:
+        parameters = (model.incremental_sync.parameters if model.incremental_sync else None) or {}
+        if not parameters.get("cursor_class"):
+            return super()._build_concurrent_cursor(model, stream_slicer, config)
+        cursor_class = self._get_class_from_fully_qualified_class_name(parameters["cursor_class"])
+        return cursor_class(
+            stream_name=model.name,
+            partition_router=stream_slicer,
+            config=config,
+            stream_state=self._connector_state_manager.get_stream_state(model.name, None),
+            message_repository=self._message_repository,
+            connector_state_manager=self._connector_state_manager,
+            cursor_field=model.incremental_sync.cursor_field,
+            lookback_seconds=parameters.get("lookback_seconds", 300),
+        )
 
 
 class SourceTimify(YamlDeclarativeSource):
@@ -28,6 +55,16 @@ class SourceTimify(YamlDeclarativeSource):
         super().__init__(
             path_to_yaml=str(MANIFEST_PATH), catalog=catalog, config=config, state=state
         )
+        # The CDK builds its factory inside __init__ (with the queue, message repository and state
+        # manager it wires up there) and offers no way to pass one in; streams are built later,
+        # from read/discover/check. Its class is swapped for the subclass above, which adds only
+        # the cursor_class rule. Fail loudly if the CDK stops building exactly this class.
+        if type(self._constructor) is not ModelToComponentFactory:
+            raise RuntimeError(
+                f"airbyte-cdk built a {type(self._constructor).__name__}, not a ModelToComponentFactory: "
+                "source_timify.source.TimifyComponentFactory must be revisited for this CDK version."
+            )
+        self._constructor.__class__ = TimifyComponentFactory
         # The CDK queues up to 10,000 records between the workers and the writer; TIMIFY's
         # appointments are large (~10 KB each in memory), and a full queue alone held ~100 MB.
         # 2,000 keeps the writer as busy (same throughput measured) at a fraction of the memory.

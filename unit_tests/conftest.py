@@ -54,6 +54,10 @@ class FakeTimify:
         self.scripted: Dict[int, tuple] = {}
         self.data_calls = 0
         self.unauthorized = 0  # 401 answers sent
+        # TIMIFY's clock as the login response's `Date` header says it (None: no header).
+        self.server_date: Optional[str] = None
+        # Called with each data request before it is answered (to change data between pages).
+        self.before_request: List[Callable] = []
         mocker.post(f"{BASE}/v1/auth/token", json=self._login)
         for path, source in [
             ("/v1/companies", lambda request: self.companies),
@@ -72,6 +76,8 @@ class FakeTimify:
         token = f"{ACCESS_TOKEN_PREFIX}{self.logins:04d}"
         self.valid_tokens.add(token)
         body = {"accessToken": token, "refreshToken": f"refresh-token-{self.logins:04d}"}
+        if self.server_date is not None:
+            context.headers["Date"] = self.server_date
         if self.token_lifetime is not None:
             body["expires"] = self.token_lifetime
         return body
@@ -88,6 +94,8 @@ class FakeTimify:
     def _list(self, source: Callable) -> Callable:
         def answer(request, context) -> bytes:
             self.data_calls += 1
+            for hook in self.before_request:
+                hook(request)
             if self.data_calls in self.scripted:
                 status, body, headers = self.scripted[self.data_calls]
                 context.status_code = status

@@ -1,17 +1,17 @@
 """Appointments are read in 31-day UTC windows, inclusive, with no gap and no overlap."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from source_timify.components import AppointmentWindows
+from source_timify.incremental import company_date_range, windows as cut_windows
 from unit_tests.conftest import COMPANY_A, appointment, make_config, records_of, run_read
 
 TODAY = date(2026, 11, 28)
 
 
-def windows(**config):
-    return AppointmentWindows(config=config, parameters={}, today=TODAY).windows()
+def windows(created_at=None, **config):
+    return cut_windows(*company_date_range(config, created_at, TODAY), 31)
 
 
 @pytest.mark.parametrize(
@@ -34,17 +34,39 @@ def test_windows_cover_the_range_without_gap_or_overlap(config):
         assert (to_date - from_date).days + 1 in range(1, 32)  # TIMIFY's limit, counted inclusively
 
 
-def test_default_range_is_two_years_back_to_a_year_ahead():
+def test_default_range_starts_at_the_companys_creation_and_ends_a_year_ahead():
+    result = windows(created_at="2019-05-06T07:08:09Z")
+    assert result[0][0] == date(2019, 5, 6)
+    assert result[-1][1] == date(2027, 11, 28)
+    assert len(result) == -(-((date(2027, 11, 28) - date(2019, 5, 6)).days + 1) // 31)
+
+
+def test_default_range_does_not_move_forward_with_the_calendar():
+    created = "2023-02-03T04:05:06Z"
+    first = cut_windows(*company_date_range({}, created, date(2025, 1, 1)), 31)
+    later = cut_windows(*company_date_range({}, created, date(2027, 6, 1)), 31)
+    assert first[0][0] == later[0][0] == date(2023, 2, 3)
+
+
+def test_start_date_overrides_the_companys_creation():
+    assert windows(created_at="2019-05-06T07:08:09Z", start_date="2025-01-01")[0][0] == date(2025, 1, 1)
+
+
+def test_a_company_without_created_at_is_read_two_years_back():
     result = windows()
     assert result[0][0] == date(2024, 11, 28)
     assert result[-1][1] == date(2027, 11, 28)
-    assert len(result) == -(-((date(2027, 11, 28) - date(2024, 11, 28)).days + 1) // 31)
+
+
+def test_window_days_zero_is_one_partition_for_the_whole_range():
+    assert cut_windows(date(2024, 1, 1), date(2026, 1, 1), 0) == [(date(2024, 1, 1), date(2026, 1, 1))]
 
 
 def test_appointments_on_window_edges_are_read_exactly_once(timify):
     start = date(2026, 1, 1)
     edges = []
-    for from_date, to_date in AppointmentWindows(config=make_config(), parameters={}).windows():
+    config = make_config()
+    for from_date, to_date in cut_windows(*company_date_range(config, None, datetime.now(timezone.utc).date()), 31):
         edges += [f"{from_date}T00:00:00Z", f"{to_date}T23:59:59Z"]
     timify.appointments[COMPANY_A] = [appointment(COMPANY_A, n, edge) for n, edge in enumerate(edges)]
     output = run_read(make_config(start_date=start.isoformat(), page_size=1000), ["appointments"])

@@ -1,4 +1,7 @@
-"""Incremental appointments and customers: a global updatedAt cursor, filtered client-side."""
+"""Incremental appointments and customers: one updatedAt cursor per company, with the date range
+each company was last read over, filtered on our side (TIMIFY cannot filter on updatedAt)."""
+
+from datetime import datetime, timedelta, timezone
 
 from unit_tests.conftest import (
     COMPANY_A,
@@ -11,6 +14,12 @@ from unit_tests.conftest import (
     run_read,
 )
 
+RANGE_END = days_from_today(30)  # make_config: start_date 2026-01-01, lookahead_days 30
+
+
+def company_state(updated: str, from_date: str = "2026-01-01", to_date: str = RANGE_END) -> dict:
+    return {"updatedAt": updated, "from_date": from_date, "to_date": to_date}
+
 
 def seed(timify):
     timify.appointments[COMPANY_A] = [
@@ -22,85 +31,168 @@ def seed(timify):
     ]
 
 
-def test_first_sync_emits_everything_including_appointments_changed_before_start_date(timify):
+def ids(output, stream="appointments"):
+    return sorted(r["id"] for r in records_of(output, stream))
+
+
+def test_first_sync_emits_everything_and_saves_one_cursor_per_company(timify):
     seed(timify)  # COMPANY_B's appointment was last changed before start_date (2026-01-01)
+    before = datetime.now(timezone.utc).replace(microsecond=0)
     output = run_read(make_config(), ["appointments"])
     assert len(records_of(output, "appointments")) == 3
     state = final_state(output, "appointments")
-    assert state["use_global_cursor"] is True
-    assert state["state"] == {"updatedAt": "2026-01-20T00:00:00Z"}
-    assert state["lookback_window"] >= 0
+    assert set(state) == {"companies"}
+    assert set(state["companies"]) == {COMPANY_A, COMPANY_B}
+    for entry in state["companies"].values():
+        assert entry["from_date"] == "2026-01-01" and entry["to_date"] == RANGE_END
+        saved = datetime.strptime(entry["updatedAt"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+        # Without a Date header, the sync's start on our clock (the login) is the cursor.
+        assert before - timedelta(seconds=1) <= saved <= datetime.now(timezone.utc)
 
 
 def test_next_sync_emits_only_changes_whatever_the_appointment_date(timify):
     seed(timify)
-    state = {"use_global_cursor": True, "state": {"updatedAt": "2026-01-20T00:00:00Z"}, "lookback_window": 0}
+    state = {"companies": {c: company_state("2026-01-20T00:00:00Z") for c in (COMPANY_A, COMPANY_B)}}
     timify.appointments[COMPANY_B].append(  # booked far in the past, changed now
         appointment(COMPANY_B, 4, "2026-01-02T10:00:00Z", updated="2026-11-01T00:00:00Z")
     )
     timify.appointments[COMPANY_A][0]["updatedAt"] = "2026-10-01T00:00:00Z"
     output = run_read(make_config(), ["appointments"], state={"appointments": state})
-    emitted = sorted(r["id"] for r in records_of(output, "appointments"))
-    # The changed two, plus the one exactly at the cursor (the cursor is inclusive).
-    assert emitted == sorted(
+    # The changed two, plus the one exactly at the cursor minus the lookback (inclusive).
+    assert ids(output) == sorted(
         [timify.appointments[COMPANY_B][1]["id"], timify.appointments[COMPANY_A][0]["id"], timify.appointments[COMPANY_A][1]["id"]]
     )
-    assert final_state(output, "appointments")["state"] == {"updatedAt": "2026-11-01T00:00:00Z"}
 
 
-def test_lookback_window_rereads_changes_made_while_the_previous_sync_ran(timify):
+def test_a_company_missing_from_the_state_is_read_in_full_and_the_others_keep_their_cursor(timify):
     seed(timify)
-    # The previous sync took 30 days (an exaggeration): anything changed in its last 30 days
-    # before the cursor may have been missed by windows it had already read, so it comes again.
-    state = {"use_global_cursor": True, "state": {"updatedAt": "2026-01-20T00:00:00Z"}, "lookback_window": 30 * 86400}
+    timify.appointments[COMPANY_B].append(appointment(COMPANY_B, 5, "2026-06-01T10:00:00Z", updated="2025-06-01T00:00:00Z"))
+    state = {"companies": {COMPANY_A: company_state("2026-06-01T00:00:00Z")}}
     output = run_read(make_config(), ["appointments"], state={"appointments": state})
-    assert len(records_of(output, "appointments")) == 2  # updated 2026-01-10 and 2026-01-20
+    assert ids(output) == sorted(a["id"] for a in timify.appointments[COMPANY_B])
+    companies = final_state(output, "appointments")["companies"]
+    assert set(companies) == {COMPANY_A, COMPANY_B}
 
 
-def test_changes_stamped_ahead_of_our_clock_are_not_dropped(timify):
+def test_records_dated_outside_the_previous_range_are_emitted_whatever_their_updated_at(timify):
+    timify.appointments[COMPANY_A] = [
+        appointment(COMPANY_A, 1, "2026-01-03T10:00:00Z", updated="2025-01-01T00:00:00Z"),  # before the old range
+        appointment(COMPANY_A, 2, "2026-03-01T10:00:00Z", updated="2025-01-01T00:00:00Z"),  # inside it
+        appointment(COMPANY_A, 3, days_from_today(25) + "T10:00:00Z", updated="2025-01-01T00:00:00Z"),  # after it
+    ]
+    # The previous sync read 2026-01-10 .. today+10: start_date moved back, the horizon moved on.
+    state = {"companies": {COMPANY_A: company_state("2026-06-01T00:00:00Z", "2026-01-10", days_from_today(10))}}
+    output = run_read(make_config(), ["appointments"], state={"appointments": state})
+    emitted = ids(output)
+    assert emitted == sorted([timify.appointments[COMPANY_A][0]["id"], timify.appointments[COMPANY_A][2]["id"]])
+    entry = final_state(output, "appointments")["companies"][COMPANY_A]
+    assert (entry["from_date"], entry["to_date"]) == ("2026-01-01", RANGE_END)
+
+
+def test_a_previous_state_without_a_range_reads_the_company_in_full(timify):
+    seed(timify)
+    state = {"companies": {COMPANY_A: {"updatedAt": "2026-06-01T00:00:00Z"}, COMPANY_B: company_state("2026-06-01T00:00:00Z")}}
+    output = run_read(make_config(), ["appointments"], state={"appointments": state})
+    assert ids(output) == sorted(a["id"] for a in timify.appointments[COMPANY_A])
+
+
+def test_cursor_is_capped_at_timifys_clock_when_a_record_is_stamped_in_the_future(timify):
+    timify.server_date = "Tue, 01 Dec 2026 08:00:00 GMT"  # TIMIFY's clock, behind ours
     timify.appointments[COMPANY_A] = [appointment(COMPANY_A, 1, "2026-02-01T10:00:00Z", updated="2099-01-01T00:00:00Z")]
     output = run_read(make_config(), ["appointments"])
-    assert len(records_of(output, "appointments")) == 1
+    assert len(records_of(output, "appointments")) == 1  # emitted...
+    companies = final_state(output, "appointments")["companies"]
+    assert companies[COMPANY_A]["updatedAt"] == "2026-12-01T08:00:00Z"  # ...but the cursor is TIMIFY's now
 
 
-def test_failed_sync_keeps_the_previous_cursor(timify):
+def test_lookback_reaches_five_minutes_behind_the_cursor_for_late_visible_changes(timify):
+    timify.appointments[COMPANY_A] = [
+        appointment(COMPANY_A, 1, "2026-02-01T10:00:00Z", updated="2026-06-01T11:55:01Z"),  # 4:59 before
+        appointment(COMPANY_A, 2, "2026-02-02T10:00:00Z", updated="2026-06-01T11:54:59Z"),  # 5:01 before
+    ]
+    state = {"companies": {COMPANY_A: company_state("2026-06-01T12:00:00Z")}}
+    output = run_read(make_config(), ["appointments"], state={"appointments": state})
+    assert ids(output) == [timify.appointments[COMPANY_A][0]["id"]]
+
+
+def test_a_failing_company_keeps_its_cursor_and_the_others_move_on(timify):
     seed(timify)
-    previous = {"use_global_cursor": True, "state": {"updatedAt": "2026-01-01T00:00:00Z"}, "lookback_window": 0}
-    timify.scripted = {3: (403, {"status": 0, "error": {"code": "FORBIDDEN", "message": "no"}}, {})}
-    output = run_read(make_config(), ["appointments"], state={"appointments": previous}, expecting_exception=True)
-    assert output.errors
-    state = final_state(output, "appointments")
-    assert state.get("state", previous["state"]) == previous["state"]
+    previous = {c: company_state("2026-01-01T00:00:00Z") for c in (COMPANY_A, COMPANY_B)}
+
+    def forbid_company_b(request):
+        if request.headers.get("company-id") == COMPANY_B and request.path == "/v1/appointments":
+            timify.scripted[timify.data_calls] = (403, {"status": 0, "error": {"code": "FORBIDDEN", "message": "no access"}}, {})
+
+    timify.before_request.append(forbid_company_b)
+    output = run_read(make_config(), ["appointments"], state={"appointments": {"companies": previous}}, expecting_exception=True)
+    assert any(COMPANY_B in (e.trace.error.message or "") for e in output.errors)
+    companies = final_state(output, "appointments")["companies"]
+    assert companies[COMPANY_B] == previous[COMPANY_B]
+    assert companies[COMPANY_A]["updatedAt"] > previous[COMPANY_A]["updatedAt"]
+    assert {r["company_id"] for r in records_of(output, "appointments")} == {COMPANY_A}
 
 
-def test_customers_are_filtered_on_updated_at(timify):
+def test_customers_have_one_cursor_per_company_and_no_range(timify):
     timify.customers[COMPANY_A] = [
         {"id": "c1", "updatedAt": "2026-01-01T00:00:00Z"},
         {"id": "c2", "updatedAt": "2026-06-01T00:00:00Z"},
     ]
-    state = {"use_global_cursor": True, "state": {"updatedAt": "2026-03-01T00:00:00Z"}, "lookback_window": 0}
+    timify.customers[COMPANY_B] = [{"id": "c3", "updatedAt": "2020-01-01T00:00:00Z"}]
+    state = {"companies": {COMPANY_A: {"updatedAt": "2026-03-01T00:00:00Z"}}}
     output = run_read(make_config(), ["customers"], state={"customers": state})
-    assert [r["id"] for r in records_of(output, "customers")] == ["c2"]
+    assert ids(output, "customers") == ["c2", "c3"]  # COMPANY_B is new: in full
+    companies = final_state(output, "customers")["companies"]
+    assert set(companies) == {COMPANY_A, COMPANY_B}
+    assert all(set(entry) == {"updatedAt"} for entry in companies.values())
 
 
-def test_changed_since_compares_times_not_strings_of_other_shapes():
+def test_a_plain_cursor_state_of_0_1_0_is_migrated_to_a_full_read(timify):
+    seed(timify)
+    output = run_read(make_config(), ["appointments"], state={"appointments": {"updatedAt": "2026-01-15T00:00:00Z"}})
+    assert len(records_of(output, "appointments")) == 3
+    assert set(final_state(output, "appointments")["companies"]) == {COMPANY_A, COMPANY_B}
+
+
+def test_the_global_cursor_state_of_0_1_0_is_migrated_without_losing_a_record(timify):
+    seed(timify)
+    legacy = {"use_global_cursor": True, "state": {"updatedAt": "2026-01-20T00:00:00Z"}, "lookback_window": 12}
+    output = run_read(make_config(), ["appointments", "customers"], state={"appointments": legacy, "customers": legacy})
+    # 0.1.0's cursor cannot say which companies and dates it covered: everything comes once.
+    assert len(records_of(output, "appointments")) == 3
+    state = final_state(output, "appointments")
+    assert set(state) == {"companies"} and set(state["companies"]) == {COMPANY_A, COMPANY_B}
+
+
+def test_state_is_small_per_company(timify):
+    import json
+
+    seed(timify)
+    output = run_read(make_config(), ["appointments"])
+    state = final_state(output, "appointments")
+    per_company = len(json.dumps(state, separators=(",", ":"))) / len(state["companies"])
+    assert per_company < 120  # bytes: id, cursor and range
+
+
+def test_changed_since_keeps_changes_and_records_outside_the_previous_range():
     from airbyte_cdk.sources.types import StreamSlice
 
     from source_timify.components import ChangedSince
 
-    since = StreamSlice(partition={}, cursor_slice={"start_time": "2026-01-01T00:00:00Z", "end_time": "2999-12-31T23:59:59Z"})
     records = [
-        {"id": "same-second-with-millis", "updatedAt": "2026-01-01T00:00:00.500Z"},
-        {"id": "offset-form-later", "updatedAt": "2026-01-01T01:00:00+01:00"},  # = 00:00:00Z
-        {"id": "older", "updatedAt": "2025-12-31T23:59:59Z"},
-        {"id": "no-cursor-value"},
+        {"id": "same-second-with-millis", "updatedAt": "2026-01-01T00:00:00.500Z", "startDate": "2026-02-01T10:00:00Z"},
+        {"id": "offset-form-later", "updatedAt": "2026-01-01T01:00:00+01:00", "startDate": "2026-02-01T10:00:00Z"},
+        {"id": "older-inside", "updatedAt": "2025-12-31T23:59:59Z", "startDate": "2026-02-01T10:00:00Z"},
+        {"id": "older-before-range", "updatedAt": "2025-12-31T23:59:59Z", "startDate": "2026-01-31T23:59:59Z"},
+        {"id": "older-after-range", "updatedAt": "2025-12-31T23:59:59Z", "startDate": "2026-03-01T00:00:00Z"},
+        {"id": "no-cursor-value", "startDate": "2026-02-01T10:00:00Z"},
     ]
-    kept = ChangedSince(config={}, parameters={}).filter_records(records, {}, since)
-    assert [r["id"] for r in kept] == ["same-second-with-millis", "offset-form-later", "no-cursor-value"]
+    changed = {"changed_since": "2026-01-01T00:00:00Z"}
+    ranged = {**changed, "previous_from_date": "2026-02-01", "previous_to_date": "2026-02-28"}
+    keep = ChangedSince(config={}, parameters={}, date_field="startDate")
 
+    def kept(cursor_slice):
+        return [r["id"] for r in keep.filter_records(records, {}, StreamSlice(partition={}, cursor_slice=cursor_slice))]
 
-def test_a_plain_cursor_state_is_accepted_as_the_global_cursor(timify):
-    seed(timify)
-    output = run_read(make_config(), ["appointments"], state={"appointments": {"updatedAt": "2026-01-15T00:00:00Z"}})
-    assert [r["id"] for r in records_of(output, "appointments")] == [timify.appointments[COMPANY_A][1]["id"]]
-    assert final_state(output, "appointments")["state"] == {"updatedAt": "2026-01-20T00:00:00Z"}
+    assert kept({}) == [r["id"] for r in records]
+    assert kept(changed) == ["same-second-with-millis", "offset-form-later", "no-cursor-value"]
+    assert kept(ranged) == ["same-second-with-millis", "offset-form-later", "older-before-range", "older-after-range", "no-cursor-value"]

@@ -1,0 +1,303 @@
+"""Incremental sync per company: what each company's partitions cover, and what the state remembers.
+
+TIMIFY cannot filter appointments or customers on `updatedAt`, so every sync lists the whole range
+and filters on our side (`components.ChangedSince`). What that filter needs, and what makes it
+lossless over months of syncs, lives here:
+
+- CompanyDateRange: the date range synced for each company (`start_date`, or the company's own
+  `createdAt` when it is empty, to today + `lookahead_days`), cut into `from_date`/`to_date` windows.
+- CompanyCursor: one cursor per company (the sync's start on TIMIFY's clock) and, per company,
+  the date range that was last read completely. A company moves on only when all its partitions
+  were read; a company it has never seen is read in full.
+- LegacyGlobalCursorMigration: the state of 0.1.0 (one global cursor) becomes a full re-read.
+
+The state of a stream (docs/timify.md, "Incremental sync"):
+    {"companies": {"<company id>": {"updatedAt": "2026-12-02T07:00:00Z",
+                                    "from_date": "2024-01-01", "to_date": "2027-12-02"}}}
+(`from_date`/`to_date` for appointments only).
+"""
+
+import logging
+import threading
+import time
+from dataclasses import InitVar, dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Dict, Iterable, List, Mapping, MutableMapping, Optional, Tuple, Union
+
+from airbyte_cdk.sources.connector_state_manager import ConnectorStateManager
+from airbyte_cdk.sources.declarative.migrations.state_migration import StateMigration
+from airbyte_cdk.sources.declarative.partition_routers.partition_router import PartitionRouter
+from airbyte_cdk.sources.message import MessageRepository
+from airbyte_cdk.sources.streams.concurrent.cursor import Cursor, CursorField
+from airbyte_cdk.sources.streams.concurrent.partitions.partition import Partition
+from airbyte_cdk.sources.types import Config, Record, StreamSlice, StreamState
+
+from source_timify.components import timify_sync_start
+
+logger = logging.getLogger("airbyte")
+
+ISO_SECONDS = "%Y-%m-%dT%H:%M:%SZ"
+DEFAULT_HISTORY_DAYS = 730  # only for a company record without createdAt
+
+
+def _utc_date(value: Any) -> Optional[date]:
+    if not isinstance(value, str) or len(value) < 10:
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+def company_date_range(config: Mapping[str, Any], created_at: Any, today: date) -> Tuple[date, date]:
+    """The UTC dates synced for one company: `start_date`, or the company's `createdAt` when it is
+    empty (so the range never moves forward with the calendar), to today + `lookahead_days`."""
+    start = _utc_date(config.get("start_date")) or _utc_date(created_at)
+    if start is None:
+        start = today - timedelta(days=DEFAULT_HISTORY_DAYS)
+    lookahead = config.get("lookahead_days")
+    return start, today + timedelta(days=365 if lookahead is None else int(lookahead))
+
+
+def windows(start: date, end: date, window_days: int) -> List[Tuple[date, date]]:
+    """Consecutive inclusive windows of at most `window_days` days covering start..end, with no gap
+    and no overlap (one window for the whole range when window_days is 0)."""
+    result = []
+    while start <= end:
+        window_end = end if window_days <= 0 else min(start + timedelta(days=window_days - 1), end)
+        result.append((start, window_end))
+        start = window_end + timedelta(days=1)
+    return result
+
+
+@dataclass
+class CompanyDateRange(PartitionRouter):
+    """For each company of `companies` (a SubstreamPartitionRouter whose slices carry the
+    company's `createdAt`), the company's date range as `from_date`/`to_date` windows of at most
+    `window_days` days (0: one partition per company). TIMIFY filters appointments by their date
+    in these UTC windows and refuses longer ones. Each slice also carries the whole range
+    (`range_from`, `range_to`) for CompanyCursor.
+    """
+
+    config: Config
+    parameters: InitVar[Mapping[str, Any]]
+    companies: PartitionRouter
+    window_days: Union[int, str] = 31
+    today: Optional[date] = None  # for tests; the sync's UTC date otherwise
+
+    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
+        self._window_days = int(self.window_days)
+        self._warned: set = set()
+
+    def stream_slices(self) -> Iterable[StreamSlice]:
+        today = self.today or datetime.now(timezone.utc).date()
+        for company in self.companies.stream_slices():
+            created_at = (company.extra_fields or {}).get("createdAt")
+            if not created_at and not self.config.get("start_date"):
+                self._warn_without_created_at(company.partition.get("company_id"))
+            start, end = company_date_range(self.config, created_at, today)
+            extra = {**(company.extra_fields or {}), "range_from": start.isoformat(), "range_to": end.isoformat()}
+            for from_date, to_date in windows(start, end, self._window_days):
+                yield StreamSlice(
+                    partition={**company.partition, "from_date": from_date.isoformat(), "to_date": to_date.isoformat()},
+                    cursor_slice={},
+                    extra_fields=extra,
+                )
+
+    def _warn_without_created_at(self, company_id: Any) -> None:
+        if company_id not in self._warned:
+            self._warned.add(company_id)
+            logger.warning(
+                f"TIMIFY sent company {company_id} without createdAt: its appointments are read from "
+                f"{DEFAULT_HISTORY_DAYS} days before today. Set `start_date` to keep older history."
+            )
+
+    def get_request_params(self, *args: Any, **kwargs: Any) -> Mapping[str, Any]:
+        return {}
+
+    def get_request_headers(self, *args: Any, **kwargs: Any) -> Mapping[str, Any]:
+        return {}
+
+    def get_request_body_data(self, *args: Any, **kwargs: Any) -> Mapping[str, Any]:
+        return {}
+
+    def get_request_body_json(self, *args: Any, **kwargs: Any) -> Mapping[str, Any]:
+        return {}
+
+    def get_stream_state(self) -> Optional[Mapping[str, StreamState]]:
+        return None
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(int(epoch), timezone.utc).strftime(ISO_SECONDS)
+
+
+def _epoch(text: str) -> Optional[float]:
+    try:
+        return datetime.strptime(text, ISO_SECONDS).replace(tzinfo=timezone.utc).timestamp()
+    except (TypeError, ValueError):
+        return None
+
+
+class CompanyCursor(Cursor):
+    """One `updatedAt` cursor per company, and (when the slices carry `range_from`/`range_to`)
+    the date range that company was last read over completely.
+
+    - A company without an entry in the previous state is read as on a first sync: every record.
+    - Otherwise a slice's `cursor_slice` tells ChangedSince what to keep: records changed since the
+      company's cursor minus `lookback_seconds` (`changed_since`), and, for a window that reaches
+      outside the previous range, every record dated outside it (`previous_from_date`,
+      `previous_to_date`); a window wholly outside the previous range keeps everything.
+    - When every partition of a company has been read, its entry becomes the sync's start on
+      TIMIFY's clock (the `Date` of the sync's login) and the range just read. A change made while
+      the sync ran is at or after that start, so the next sync emits it; the lookback covers changes
+      that become visible in TIMIFY's lists a few minutes after their `updatedAt`. A record stamped
+      in the future is emitted but never moves the cursor. A failed partition leaves its company's
+      entry as it was, and the other companies still move on.
+    """
+
+    def __init__(
+        self,
+        stream_name: str,
+        partition_router: PartitionRouter,
+        config: Config,
+        stream_state: Optional[Mapping[str, Any]],
+        message_repository: MessageRepository,
+        connector_state_manager: ConnectorStateManager,
+        cursor_field: str = "updatedAt",
+        lookback_seconds: Union[int, str] = 300,
+    ) -> None:
+        self._stream_name = stream_name
+        self._partition_router = partition_router
+        self._config = config
+        self._message_repository = message_repository
+        self._connector_state_manager = connector_state_manager
+        self._cursor_field = CursorField(cursor_field)
+        self._lookback = float(lookback_seconds)
+        self._previous: Dict[str, Mapping[str, Any]] = dict((stream_state or {}).get("companies") or {})
+        self._companies: Dict[str, Mapping[str, Any]] = dict(self._previous)
+        self._open: Dict[str, int] = {}
+        self._generating: set = set()
+        self._ranges: Dict[str, Tuple[Optional[str], Optional[str]]] = {}
+        self._lock = threading.Lock()
+        self._created = time.time()
+
+    @property
+    def cursor_field(self) -> CursorField:
+        return self._cursor_field
+
+    @property
+    def state(self) -> MutableMapping[str, Any]:
+        with self._lock:
+            return {"companies": {company: dict(entry) for company, entry in self._companies.items()}}
+
+    # ----- slices --------------------------------------------------------------------------
+    def stream_slices(self) -> Iterable[StreamSlice]:
+        current = None
+        for stream_slice in self._partition_router.stream_slices():
+            company = stream_slice.partition["company_id"]
+            extra = stream_slice.extra_fields or {}
+            with self._lock:
+                if company != current:
+                    if current is not None:
+                        self._done_generating(current)
+                    current = company
+                    self._generating.add(company)
+                    self._open.setdefault(company, 0)
+                    self._ranges[company] = (extra.get("range_from"), extra.get("range_to"))
+                self._open[company] += 1
+            yield StreamSlice(
+                partition=stream_slice.partition,
+                cursor_slice=self._cursor_slice(company, stream_slice),
+                extra_fields=extra,
+            )
+        if current is not None:
+            with self._lock:
+                self._done_generating(current)
+
+    def _cursor_slice(self, company: str, stream_slice: StreamSlice) -> Dict[str, str]:
+        previous = self._previous.get(company) or {}
+        cursor = _epoch(previous.get(self._cursor_field.cursor_field_key))
+        if cursor is None:
+            return {}  # a company the previous syncs never completed: every record
+        cursor_slice = {"changed_since": _iso(cursor - self._lookback)}
+        if "range_from" not in (stream_slice.extra_fields or {}):
+            return cursor_slice
+        previous_from, previous_to = previous.get("from_date"), previous.get("to_date")
+        from_date, to_date = stream_slice.partition.get("from_date"), stream_slice.partition.get("to_date")
+        if not previous_from or not previous_to or to_date < previous_from or from_date > previous_to:
+            return {}  # nothing of this window was read before: every record
+        if from_date < previous_from or to_date > previous_to:
+            cursor_slice.update(previous_from_date=previous_from, previous_to_date=previous_to)
+        return cursor_slice
+
+    # ----- progress ------------------------------------------------------------------------
+    def observe(self, record: Record) -> None:
+        pass  # the cursor is the sync's start, not the latest updatedAt seen
+
+    def close_partition(self, partition: Partition) -> None:
+        company = partition.to_slice().partition["company_id"]
+        with self._lock:
+            self._open[company] -= 1
+            if self._open[company] == 0 and company not in self._generating:
+                self._complete(company)
+        self._emit_state()
+
+    def _done_generating(self, company: str) -> None:
+        """Callers hold the lock."""
+        self._generating.discard(company)
+        if self._open.get(company) == 0:
+            self._complete(company)
+
+    def _complete(self, company: str) -> None:
+        """Every partition of `company` was read. Callers hold the lock."""
+        entry: Dict[str, Any] = {self._cursor_field.cursor_field_key: _iso(self._sync_start())}
+        range_from, range_to = self._ranges.get(company, (None, None))
+        if range_from and range_to:
+            entry.update(from_date=range_from, to_date=range_to)
+        self._companies[company] = entry
+        del self._open[company]
+
+    def _sync_start(self) -> float:
+        """The sync's start on TIMIFY's clock: the `Date` of its first login (this cursor's creation
+        on our clock if TIMIFY sent none)."""
+        started = timify_sync_start(self._config)
+        return self._created if started is None else started
+
+    def _emit_state(self) -> None:
+        self._connector_state_manager.update_state_for_stream(self._stream_name, None, self.state)
+        self._message_repository.emit_message(
+            self._connector_state_manager.create_state_message(self._stream_name, None)
+        )
+
+    def ensure_at_least_one_state_emitted(self) -> None:
+        self._emit_state()
+
+    def should_be_synced(self, record: Record) -> bool:
+        return True
+
+
+@dataclass
+class LegacyGlobalCursorMigration(StateMigration):
+    """source-timify 0.1.0 kept one `updatedAt` for the whole stream
+    (`{"use_global_cursor": true, "state": {"updatedAt": ...}, "lookback_window": ...}`, or a plain
+    `{"updatedAt": ...}`). It cannot say which companies and dates it covered, so applying it to
+    today's companies and range would hide their older records: the first sync after the upgrade
+    reads every company in full once (duplicates, deduplicated on the primary key; nothing lost),
+    and per-company state follows."""
+
+    config: Config
+    parameters: InitVar[Mapping[str, Any]]
+
+    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
+        pass
+
+    def should_migrate(self, stream_state: Mapping[str, Any]) -> bool:
+        return bool(stream_state) and "companies" not in stream_state
+
+    def migrate(self, stream_state: Mapping[str, Any]) -> Mapping[str, Any]:
+        logger.info(
+            "The saved state is from source-timify 0.1.0 (one cursor for all companies): this sync "
+            "emits every record in range once, then keeps one cursor per company."
+        )
+        return {"companies": {}}

@@ -1,0 +1,123 @@
+"""CompanyCursor on its own: when a company's entry moves, and what each slice tells the filter."""
+
+from typing import List
+
+from airbyte_cdk.sources.connector_state_manager import ConnectorStateManager
+from airbyte_cdk.sources.message import InMemoryMessageRepository
+from airbyte_cdk.sources.types import StreamSlice
+
+from source_timify import components
+from source_timify.incremental import CompanyCursor, LegacyGlobalCursorMigration
+
+CONFIG = {"app_id": "app", "base_url": "https://api.timify.com"}
+A, B = "a" * 24, "b" * 24
+
+
+class Router:
+    def __init__(self, slices: List[StreamSlice]) -> None:
+        self.slices = slices
+
+    def stream_slices(self):
+        yield from self.slices
+
+
+class Partition:
+    def __init__(self, stream_slice: StreamSlice) -> None:
+        self.stream_slice = stream_slice
+
+    def to_slice(self) -> StreamSlice:
+        return self.stream_slice
+
+
+def window(company: str, from_date: str, to_date: str) -> StreamSlice:
+    return StreamSlice(
+        partition={"company_id": company, "from_date": from_date, "to_date": to_date},
+        cursor_slice={},
+        extra_fields={"range_from": "2026-01-01", "range_to": "2026-03-31"},
+    )
+
+
+def cursor(slices, state=None, lookback=300) -> CompanyCursor:
+    return CompanyCursor(
+        stream_name="appointments",
+        partition_router=Router(slices),
+        config=CONFIG,
+        stream_state=state,
+        message_repository=InMemoryMessageRepository(),
+        connector_state_manager=ConnectorStateManager(),
+        lookback_seconds=lookback,
+    )
+
+
+def logged_in_at(epoch: float) -> None:
+    components._TOKENS.sync_started[components._credentials_key(CONFIG)] = epoch
+
+
+def test_a_company_moves_on_only_when_all_its_partitions_are_closed_in_any_order():
+    logged_in_at(1_780_000_000)  # 2026-05-28T20:26:40Z
+    slices = [window(A, "2026-01-01", "2026-01-31"), window(A, "2026-02-01", "2026-03-31"), window(B, "2026-01-01", "2026-03-31")]
+    subject = cursor(slices)
+    generated = list(subject.stream_slices())
+    subject.close_partition(Partition(generated[1]))
+    assert subject.state == {"companies": {}}
+    subject.close_partition(Partition(generated[2]))
+    assert set(subject.state["companies"]) == {B}
+    subject.close_partition(Partition(generated[0]))
+    assert subject.state["companies"][A] == {"updatedAt": "2026-05-28T20:26:40Z", "from_date": "2026-01-01", "to_date": "2026-03-31"}
+
+
+def test_a_company_whose_partitions_closed_before_generation_ended_moves_on_when_it_ends():
+    logged_in_at(1_780_000_000)
+    subject = cursor([window(A, "2026-01-01", "2026-01-31"), window(B, "2026-01-01", "2026-03-31")])
+    slices = subject.stream_slices()
+    first = next(slices)
+    subject.close_partition(Partition(first))  # A's only window, while A may still be generating
+    assert A not in subject.state["companies"]
+    next(slices)  # the router moved on to B: A is done
+    assert A in subject.state["companies"]
+
+
+def test_a_partition_that_never_closes_keeps_the_previous_entry():
+    logged_in_at(1_780_000_000)
+    previous = {"companies": {A: {"updatedAt": "2026-01-01T00:00:00Z", "from_date": "2026-01-01", "to_date": "2026-02-28"}}}
+    subject = cursor([window(A, "2026-01-01", "2026-01-31"), window(A, "2026-02-01", "2026-03-31")], state=previous)
+    generated = list(subject.stream_slices())
+    subject.close_partition(Partition(generated[0]))  # the second one failed
+    assert subject.state == previous
+
+
+def test_slices_carry_the_cursor_minus_the_lookback_and_the_previous_range_where_it_matters():
+    previous = {"companies": {A: {"updatedAt": "2026-05-01T12:00:00Z", "from_date": "2026-02-01", "to_date": "2026-02-28"}}}
+    subject = cursor(
+        [
+            window(A, "2026-02-01", "2026-02-28"),  # inside the previous range
+            window(A, "2026-01-15", "2026-02-14"),  # reaching outside it
+            window(A, "2026-03-01", "2026-03-31"),  # wholly outside it
+            window(B, "2026-01-01", "2026-03-31"),  # a company never seen
+        ],
+        state=previous,
+        lookback=300,
+    )
+    cursor_slices = [s.cursor_slice for s in subject.stream_slices()]
+    since = {"changed_since": "2026-05-01T11:55:00Z"}
+    assert cursor_slices == [
+        since,
+        {**since, "previous_from_date": "2026-02-01", "previous_to_date": "2026-02-28"},
+        {},
+        {},
+    ]
+
+
+def test_without_a_login_the_cursor_is_its_own_creation_time():
+    subject = cursor([window(A, "2026-01-01", "2026-03-31")])
+    (only,) = list(subject.stream_slices())
+    subject.close_partition(Partition(only))
+    assert subject.state["companies"][A]["updatedAt"] <= components._iso_epoch(subject._created + 1)
+
+
+def test_legacy_states_are_migrated_and_new_ones_are_not():
+    migration = LegacyGlobalCursorMigration(config={}, parameters={})
+    legacy = {"use_global_cursor": True, "state": {"updatedAt": "2026-01-20T00:00:00Z"}, "lookback_window": 3}
+    assert migration.should_migrate(legacy) and migration.should_migrate({"updatedAt": "2026-01-20T00:00:00Z"})
+    assert migration.migrate(legacy) == {"companies": {}}
+    assert not migration.should_migrate({"companies": {}}) and not migration.should_migrate({})
