@@ -4,6 +4,7 @@ The CDK validates the config against the spec too, but its messages quote JSON-s
 ("'x' does not match '^[0-9a-f]{24}$'") without naming the field. This module runs first.
 """
 
+import json
 from datetime import datetime, timezone
 from typing import Any, Mapping, Optional
 
@@ -27,6 +28,33 @@ HINTS = {
 }
 
 
+# JSON-schema type names as a sentence says them ("must be an integer", not "a integer").
+TYPE_WORDS = {
+    "integer": "an integer",
+    "number": "a number",
+    "string": "a string",
+    "boolean": "true or false",
+    "array": "a list",
+    "object": "an object",
+    "null": "null",
+}
+
+
+def _expected_type(validator_value: Any) -> str:
+    kinds = validator_value if isinstance(validator_value, list) else [validator_value]
+    return " or ".join(TYPE_WORDS.get(str(kind), f"of type {kind}") for kind in kinds)
+
+
+def _shown(value: Any, prop: Mapping[str, Any]) -> Optional[str]:
+    """The value as the user wrote it in the JSON config; None for a secret field's value."""
+    if prop.get("airbyte_secret"):
+        return None
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
 def _describe(error: ValidationError, properties: Mapping[str, Any]) -> str:
     if error.validator == "required":
         field = error.message.split("'")[1]
@@ -34,14 +62,17 @@ def _describe(error: ValidationError, properties: Mapping[str, Any]) -> str:
     elif error.path:
         field = str(error.path[0])
         value = error.instance
+        shown = _shown(value, properties.get(field, {}))
         if error.validator == "minLength" and value == "":
             problem = "is empty"
         elif error.validator == "type":
-            problem = f"must be a {error.validator_value}, not {value!r}"
+            problem = f"must be {_expected_type(error.validator_value)}" + (f", not {shown}" if shown else "")
         elif error.validator in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
-            problem = f"is out of range ({value!r})"
+            problem = f"is out of range ({shown})" if shown else "is out of range"
+        elif shown and not isinstance(value, (dict, list)):
+            problem = f"has an invalid value ({shown})"
         else:
-            problem = f"has an invalid value ({value!r})" if not isinstance(value, (dict, list)) else "is invalid"
+            problem = "is invalid"
     else:
         return f"The configuration is invalid: {error.message}."
     title = properties.get(field, {}).get("title", field)
