@@ -1,6 +1,7 @@
 """`source-timify`: the Airbyte protocol entry point (spec, check, discover, read)."""
 
 import ctypes
+import logging
 import sys
 from typing import Any, List, Mapping
 
@@ -20,6 +21,18 @@ from source_timify.source import SourceTimify
 
 
 class TimifyEntrypoint(AirbyteEntrypoint):
+    def __init__(self, source: SourceTimify) -> None:
+        # The CDK's memory monitor announces its thresholds at INFO as the first line of every
+        # command (spec included): nothing a user can act on. Only that announcement is muted;
+        # the monitor still runs during a read and still warns or fails when memory runs short.
+        airbyte_logger = logging.getLogger("airbyte")
+        level = airbyte_logger.level
+        airbyte_logger.setLevel(max(level, logging.WARNING))
+        try:
+            super().__init__(source)
+        finally:
+            airbyte_logger.setLevel(level)
+
     @staticmethod
     def validate_connection(source_spec: ConnectorSpecification, config: Mapping[str, Any]) -> None:
         problem = config_problem(config, source_spec.connectionSpecification)
