@@ -1,4 +1,5 @@
-"""Refuse a bad config with one sentence that names the field and says what to do.
+"""Refuse a bad config with one sentence that names the field (or the unreadable file) and says
+what to do.
 
 The CDK validates the config against the spec too, but its messages quote JSON-schema
 ("'x' does not match '^[0-9a-f]{24}$'") without naming the field. This module runs first.
@@ -6,8 +7,11 @@ The CDK validates the config against the spec too, but its messages quote JSON-s
 
 import json
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, Mapping, Optional
 
+from airbyte_cdk.models import FailureType
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from jsonschema import Draft7Validator
 from jsonschema.exceptions import ValidationError
 
@@ -107,3 +111,48 @@ def config_problem(
                 "today, or leave it empty to start two years back."
             )
     return None
+
+
+_WRITE_AN_OBJECT = (
+    "write the config as one JSON object with at least `app_id` and `app_secret` "
+    "(`source-timify spec` lists every field)"
+)
+_JSON_KINDS = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "a boolean"}
+
+
+def read_config_file(path: str) -> Mapping[str, Any]:
+    """The config in the JSON file at `path`, or a config error in one sentence naming the file.
+
+    The CDK's own reader raises a bare ValueError or OSError for these cases, which reached the
+    user as a traceback, without a CONNECTION_STATUS on `check`. The file's content is never
+    quoted: it may hold the App Secret.
+    """
+    to_config = "pass the path of your config file to --config"
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise _unreadable(f"The config file {path} does not exist: {to_config}.") from None
+    except IsADirectoryError:
+        raise _unreadable(f"The config file {path} is a directory: {to_config}.") from None
+    except UnicodeDecodeError:
+        raise _unreadable(f"The config file {path} is not UTF-8 text: {_WRITE_AN_OBJECT}.") from None
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise _unreadable(
+            f"The config file {path} cannot be read ({reason}): make it readable by the user that runs the connector."
+        ) from None
+    if not text.strip():
+        raise _unreadable(f"The config file {path} is empty: {_WRITE_AN_OBJECT}.")
+    try:
+        config = json.loads(text)
+    except json.JSONDecodeError as error:
+        where = f"{error.msg[:1].lower()}{error.msg[1:]} at line {error.lineno}, column {error.colno}"
+        raise _unreadable(f"The config file {path} is not valid JSON ({where}): {_WRITE_AN_OBJECT}.") from None
+    if not isinstance(config, dict):
+        kind = "null" if config is None else _JSON_KINDS.get(type(config), "a JSON value")
+        raise _unreadable(f"The config file {path} holds {kind}, not an object: {_WRITE_AN_OBJECT}.")
+    return config
+
+
+def _unreadable(message: str) -> AirbyteTracedException:
+    return AirbyteTracedException(message=message, internal_message=message, failure_type=FailureType.config_error)
