@@ -4,12 +4,15 @@ import ast
 import logging
 import re
 from pathlib import Path
-from typing import Any, List, Mapping, Optional
+from typing import Any, Iterator, List, Mapping, Optional
 
-from airbyte_cdk.models import AirbyteConnectionStatus, Status
+from airbyte_cdk.models import AirbyteConnectionStatus, AirbyteMessage, FailureType, Status
 from airbyte_cdk.models import ConfiguredAirbyteCatalog
 from airbyte_cdk.sources.declarative.yaml_declarative_source import YamlDeclarativeSource
 from airbyte_cdk.sources.source import TState
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+
+from source_timify.components import TimifyAuthenticator
 
 MANIFEST_PATH = Path(__file__).parent / "manifest.yaml"
 RECORD_QUEUE_SIZE = 2_000
@@ -35,6 +38,16 @@ class SourceTimify(YamlDeclarativeSource):
         if queue is not None:
             queue.maxsize = RECORD_QUEUE_SIZE
 
+    def read(
+        self,
+        logger: logging.Logger,
+        config: Mapping[str, Any],
+        catalog: ConfiguredAirbyteCatalog,
+        state: Optional[List[TState]] = None,
+    ) -> Iterator[AirbyteMessage]:
+        log_in_or_fail(config)
+        yield from super().read(logger, config, catalog, state)
+
     def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
         """The CDK reports a failed check as repr("Stream companies is not available: <reason>"):
         quoted and prefixed. Our reasons are already the one sentence meant for the user (which
@@ -50,3 +63,18 @@ class SourceTimify(YamlDeclarativeSource):
             match = _UNAVAILABLE.match(message)
             status.message = match.group(1) if match else message
         return status
+
+
+def log_in_or_fail(config: Mapping[str, Any]) -> None:
+    """Log in once before any stream starts, and fail the sync on refused credentials.
+
+    Otherwise every stream of the catalog starts, fails on the same refused login and reports it
+    (eight TRACE errors, eight tracebacks and a summary for one wrong App Secret); the sync now
+    ends with the one sentence. The token is cached for the streams, so the sync still logs in
+    once. A transient login failure is left to the streams, which retry it as before.
+    """
+    try:
+        TimifyAuthenticator(config=config, parameters={}).token
+    except AirbyteTracedException as error:
+        if error.failure_type == FailureType.config_error:
+            raise
