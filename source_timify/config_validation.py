@@ -29,6 +29,7 @@ HINTS = {
     "base_url": "use an https:// URL, or http://localhost / http://127.0.0.1 for a local test server, or leave it empty.",  # ignore-https-check
     "page_size": "use a whole number from 1 to 10000.",
     "num_workers": "use a whole number from 1 to 20.",
+    "include_booking_secrets": "use true to sync the booking secrets, or false (the default) to leave them out.",
 }
 
 

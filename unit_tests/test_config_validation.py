@@ -50,6 +50,7 @@ def test_valid_configs_pass(config):
         ({**GOOD, "subdomain": "API.timify.com"}, "subdomain", "before .timify.com"),
         ({**GOOD, "page_size": 0}, "page_size", "1 to 10000"),
         ({**GOOD, "num_workers": 50}, "num_workers", "1 to 20"),
+        ({**GOOD, "include_booking_secrets": "yes"}, "include_booking_secrets", "true or false"),
     ],
 )
 def test_bad_values_are_refused_naming_the_field(config, field, words):
