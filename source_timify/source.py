@@ -6,13 +6,14 @@ import re
 from pathlib import Path
 from typing import Any, Iterator, List, Mapping, Optional
 
-from airbyte_cdk.models import AirbyteConnectionStatus, AirbyteMessage, FailureType, Status
+from airbyte_cdk.models import AirbyteConnectionStatus, AirbyteMessage, FailureType, Status, Type
 from airbyte_cdk.models import ConfiguredAirbyteCatalog
 from airbyte_cdk.sources.declarative.yaml_declarative_source import YamlDeclarativeSource
 from airbyte_cdk.sources.source import TState
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from source_timify.components import TimifyAuthenticator
+from source_timify.progress import ProgressLog, SyncProgress, observe_partitions
 
 MANIFEST_PATH = Path(__file__).parent / "manifest.yaml"
 RECORD_QUEUE_SIZE = 2_000
@@ -35,8 +36,10 @@ class SourceTimify(YamlDeclarativeSource):
         # appointments are large (~10 KB each in memory), and a full queue alone held ~100 MB.
         # 2,000 keeps the writer as busy (same throughput measured) at a fraction of the memory.
         queue = getattr(getattr(self, "_concurrent_source", None), "_queue", None)
+        self._progress = SyncProgress()
         if queue is not None:
             queue.maxsize = RECORD_QUEUE_SIZE
+            observe_partitions(queue, self._progress)
 
     def read(
         self,
@@ -46,7 +49,17 @@ class SourceTimify(YamlDeclarativeSource):
         state: Optional[List[TState]] = None,
     ) -> Iterator[AirbyteMessage]:
         log_in_or_fail(config)
-        yield from super().read(logger, config, catalog, state)
+        progress = self._progress
+        progress.start(configured.stream.name for configured in catalog.streams)
+        # A progress line every 30 s (see progress.py): a long sync shows it is moving.
+        with ProgressLog(progress):
+            for message in super().read(logger, config, catalog, state):
+                if message.type == Type.RECORD:
+                    progress.record(message.record.stream)
+                elif message.type == Type.TRACE and message.trace.stream_status:
+                    status = message.trace.stream_status
+                    progress.stream_status(status.stream_descriptor.name, status.status.name)
+                yield message
 
     def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
         """The CDK reports a failed check as repr("Stream companies is not available: <reason>"):
