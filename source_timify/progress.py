@@ -120,7 +120,7 @@ class SyncProgress:
         if status is None:
             return "waiting"
         if status == "COMPLETE":
-            return f"done, {listed} partitions, {records}"
+            return f"done, {listed} partition{'' if listed == 1 else 's'}, {records}"
         if status == "INCOMPLETE":
             return f"stopped after {read} of {listed} partitions, {records}"
         if not listed and stream not in self._listing_done:

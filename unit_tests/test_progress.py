@@ -58,6 +58,8 @@ def test_progress_counts_records_companies_done_and_partitions_per_stream():
     line = progress.summary()
     assert "1 of 2 companies done" in line and "appointments: 2 of 3 partitions read, 1,234 records" in line
     assert "companies: done, 0 partitions, 0 records" in line
+    progress.observe(Window("companies"))
+    assert "companies: done, 1 partition, 0 records" in progress.summary()
 
     progress.observe(PartitionCompleteSentinel(b1))
     progress.stream_status("appointments", "COMPLETE")
