@@ -35,6 +35,7 @@ docker-test: $(STAMP)
 	bash scripts/docker_test.sh
 
 qa:
+	@test -f ../shared/tools/airbyte_qa.sh || { echo "make qa needs ../shared/tools/airbyte_qa.sh beside this checkout (see README.md, ../shared)"; exit 2; }
 	bash ../shared/tools/airbyte_qa.sh "$(CURDIR)" --as-sl 300
 
 fault-matrix: $(STAMP)

@@ -140,8 +140,18 @@ def expected_records(emu, stream: str, config: dict) -> List[dict]:
             end = today + dt.timedelta(days=config.get("lookahead_days", 365))
             filters = {"from_date": start[:10], "to_date": end.isoformat()}
         for record in emu.truth(stream, company_id, **filters):
+            if stream == "appointments" and not config.get("include_booking_secrets"):
+                record = without_booking_secrets(record)
             out.append({**record, "company_id": company_id})
     return out
+
+
+def without_booking_secrets(appointment: dict) -> dict:
+    """An appointment as the connector emits it by default: no reschedule/cancel link tokens."""
+    appointment = {k: v for k, v in appointment.items() if k != "reschedulingSecret"}
+    if isinstance(appointment.get("metadata"), dict):
+        appointment["metadata"] = {k: v for k, v in appointment["metadata"].items() if k != "secret"}
+    return appointment
 
 
 def keyed(records: List[dict], stream: str) -> Dict[tuple, dict]:

@@ -23,7 +23,7 @@ def test_spec_lists_every_config_field_with_validation():
     properties = spec["properties"]
     assert set(properties) == {
         "app_id", "app_secret", "start_date", "subdomain", "company_ids", "enterprise_id",
-        "lookahead_days", "base_url", "page_size", "num_workers",
+        "lookahead_days", "base_url", "page_size", "num_workers", "include_booking_secrets",
     }
     assert properties["app_secret"]["airbyte_secret"] is True
     assert "App Overview" in properties["app_id"]["description"]

@@ -5,7 +5,9 @@ Usage: python scripts/generate_schemas.py [SAMPLES_DIR]   (default ../shared/tim
 Types are inferred from every sample record of a stream, together with the records the
 emulator generates on the same shapes (they vary the fields the few samples leave null), and,
 where no real sample exists, from the fields the API contract lists. Every property may be null (`["<type>", "null"]`), ISO-8601
-date-times get `format: date-time`, objects keep `additionalProperties: true`.
+date-times get `format: date-time` (also `reservedUntil` and `scheduledForDeletionAt`, null in every
+sample), objects keep `additionalProperties: true`, and the odd fields (`date`, `timestamp`, `ts`)
+say in a description what they hold.
 """
 
 import glob
@@ -73,8 +75,8 @@ def stream_schema(records, extra=None, company_scoped=True):
     return schema
 
 
-def main():
-    samples = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared" / "timify-samples"
+def build_schemas(samples):
+    """The `schemas:` section, from the samples in `samples` and the emulator's records."""
     load = lambda pattern: [json.load(open(p)) for p in sorted(glob.glob(str(samples / pattern)))]
     sys.path.insert(0, str(ROOT))
     from integration_tests.timify_emulator import Emulator
@@ -136,7 +138,31 @@ def main():
     schemas["enterprise_customers"] = {**schemas["customers"], "properties": {
         k: v for k, v in schemas["customers"]["properties"].items() if k != "company_id"}}
     schemas["appointments"]["properties"]["updatedAt"]["description"] = "When the appointment last changed (UTC): the incremental cursor."
+    # Fields the samples leave null, or whose values do not say what they are: what each holds
+    # (the data type map in docs/timify.md says the same). TIMIFY's values are kept as they are.
+    appointment = schemas["appointments"]["properties"]
+    for name in ("reservedUntil", "scheduledForDeletionAt"):
+        appointment[name] = {**appointment[name], "format": "date-time"}
+    appointment["date"]["description"] = (
+        "The UTC day of startDate with a trailing Z, e.g. 2025-02-03Z, as TIMIFY sends it: not an ISO "
+        "8601 date, so no date format is declared; its first 10 characters are the date."
+    )
+    appointment["timestamp"]["description"] = (
+        "When the appointment last changed, as a string of epoch milliseconds, e.g. \"1709629344000\" "
+        "(the same instant as updatedAt)."
+    )
+    schemas["customers"]["properties"]["ts"]["description"] = (
+        "Epoch seconds, as an integer (e.g. 1709629344); appointments' `timestamp` is a string of milliseconds."
+    )
     schemas["customers"]["properties"]["updatedAt"]["description"] = "When the customer last changed (UTC): the incremental cursor."
+    return schemas
+
+
+def main():
+    samples = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared" / "timify-samples"
+    if not samples.is_dir():
+        sys.exit(f"{samples} is not a directory of TIMIFY samples: pass the samples directory as the first argument")
+    schemas = build_schemas(samples)
     manifest_path = ROOT / "source_timify" / "manifest.yaml"
     manifest = manifest_path.read_text()
     head = manifest.split("\nschemas:\n")[0].split("\n# SCHEMAS-PLACEHOLDER")[0].rstrip("\n")

@@ -1,12 +1,17 @@
-"""Refuse a bad config with one sentence that names the field and says what to do.
+"""Refuse a bad config with one sentence that names the field (or the unreadable file) and says
+what to do.
 
 The CDK validates the config against the spec too, but its messages quote JSON-schema
 ("'x' does not match '^[0-9a-f]{24}$'") without naming the field. This module runs first.
 """
 
+import json
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, Mapping, Optional
 
+from airbyte_cdk.models import FailureType
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from jsonschema import Draft7Validator
 from jsonschema.exceptions import ValidationError
 
@@ -24,7 +29,35 @@ HINTS = {
     "base_url": "use an https:// URL, or http://localhost / http://127.0.0.1 for a local test server, or leave it empty.",  # ignore-https-check
     "page_size": "use a whole number from 1 to 10000.",
     "num_workers": "use a whole number from 1 to 20.",
+    "include_booking_secrets": "use true to sync the booking secrets, or false (the default) to leave them out.",
 }
+
+
+# JSON-schema type names as a sentence says them ("must be an integer", not "a integer").
+TYPE_WORDS = {
+    "integer": "an integer",
+    "number": "a number",
+    "string": "a string",
+    "boolean": "true or false",
+    "array": "a list",
+    "object": "an object",
+    "null": "null",
+}
+
+
+def _expected_type(validator_value: Any) -> str:
+    kinds = validator_value if isinstance(validator_value, list) else [validator_value]
+    return " or ".join(TYPE_WORDS.get(str(kind), f"of type {kind}") for kind in kinds)
+
+
+def _shown(value: Any, prop: Mapping[str, Any]) -> Optional[str]:
+    """The value as the user wrote it in the JSON config; None for a secret field's value."""
+    if prop.get("airbyte_secret"):
+        return None
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return repr(value)
 
 
 def _describe(error: ValidationError, properties: Mapping[str, Any]) -> str:
@@ -34,14 +67,17 @@ def _describe(error: ValidationError, properties: Mapping[str, Any]) -> str:
     elif error.path:
         field = str(error.path[0])
         value = error.instance
+        shown = _shown(value, properties.get(field, {}))
         if error.validator == "minLength" and value == "":
             problem = "is empty"
         elif error.validator == "type":
-            problem = f"must be a {error.validator_value}, not {value!r}"
+            problem = f"must be {_expected_type(error.validator_value)}" + (f", not {shown}" if shown else "")
         elif error.validator in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
-            problem = f"is out of range ({value!r})"
+            problem = f"is out of range ({shown})" if shown else "is out of range"
+        elif shown and not isinstance(value, (dict, list)):
+            problem = f"has an invalid value ({shown})"
         else:
-            problem = f"has an invalid value ({value!r})" if not isinstance(value, (dict, list)) else "is invalid"
+            problem = "is invalid"
     else:
         return f"The configuration is invalid: {error.message}."
     title = properties.get(field, {}).get("title", field)
@@ -76,3 +112,48 @@ def config_problem(
                 "today, or leave it empty to start at each company's creation date."
             )
     return None
+
+
+_WRITE_AN_OBJECT = (
+    "write the config as one JSON object with at least `app_id` and `app_secret` "
+    "(`source-timify spec` lists every field)"
+)
+_JSON_KINDS = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "a boolean"}
+
+
+def read_config_file(path: str) -> Mapping[str, Any]:
+    """The config in the JSON file at `path`, or a config error in one sentence naming the file.
+
+    The CDK's own reader raises a bare ValueError or OSError for these cases, which reached the
+    user as a traceback, without a CONNECTION_STATUS on `check`. The file's content is never
+    quoted: it may hold the App Secret.
+    """
+    to_config = "pass the path of your config file to --config"
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise _unreadable(f"The config file {path} does not exist: {to_config}.") from None
+    except IsADirectoryError:
+        raise _unreadable(f"The config file {path} is a directory: {to_config}.") from None
+    except UnicodeDecodeError:
+        raise _unreadable(f"The config file {path} is not UTF-8 text: {_WRITE_AN_OBJECT}.") from None
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise _unreadable(
+            f"The config file {path} cannot be read ({reason}): make it readable by the user that runs the connector."
+        ) from None
+    if not text.strip():
+        raise _unreadable(f"The config file {path} is empty: {_WRITE_AN_OBJECT}.")
+    try:
+        config = json.loads(text)
+    except json.JSONDecodeError as error:
+        where = f"{error.msg[:1].lower()}{error.msg[1:]} at line {error.lineno}, column {error.colno}"
+        raise _unreadable(f"The config file {path} is not valid JSON ({where}): {_WRITE_AN_OBJECT}.") from None
+    if not isinstance(config, dict):
+        kind = "null" if config is None else _JSON_KINDS.get(type(config), "a JSON value")
+        raise _unreadable(f"The config file {path} holds {kind}, not an object: {_WRITE_AN_OBJECT}.")
+    return config
+
+
+def _unreadable(message: str) -> AirbyteTracedException:
+    return AirbyteTracedException(message=message, internal_message=message, failure_type=FailureType.config_error)

@@ -1,6 +1,7 @@
 """`source-timify`: the Airbyte protocol entry point (spec, check, discover, read)."""
 
 import ctypes
+import logging
 import sys
 from typing import Any, List, Mapping
 
@@ -15,11 +16,23 @@ from airbyte_cdk.models import (
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from orjson import orjson
 
-from source_timify.config_validation import config_problem
+from source_timify.config_validation import config_problem, read_config_file
 from source_timify.source import SourceTimify
 
 
 class TimifyEntrypoint(AirbyteEntrypoint):
+    def __init__(self, source: SourceTimify) -> None:
+        # The CDK's memory monitor announces its thresholds at INFO as the first line of every
+        # command (spec included): nothing a user can act on. Only that announcement is muted;
+        # the monitor still runs during a read and still warns or fails when memory runs short.
+        airbyte_logger = logging.getLogger("airbyte")
+        level = airbyte_logger.level
+        airbyte_logger.setLevel(max(level, logging.WARNING))
+        try:
+            super().__init__(source)
+        finally:
+            airbyte_logger.setLevel(level)
+
     @staticmethod
     def validate_connection(source_spec: ConnectorSpecification, config: Mapping[str, Any]) -> None:
         problem = config_problem(config, source_spec.connectionSpecification)
@@ -54,9 +67,16 @@ def _build_source(args: List[str]) -> SourceTimify:
     state_path = AirbyteEntrypoint.extract_state(args)
     return SourceTimify(
         catalog=SourceTimify.read_catalog(catalog_path) if catalog_path else None,
-        config=SourceTimify.read_config(config_path) if config_path else None,
+        config=read_config_file(config_path) if config_path else None,
         state=SourceTimify.read_state(state_path) if state_path else None,
     )
+
+
+def _command(args: List[str]) -> str:
+    try:
+        return AirbyteEntrypoint.parse_args(args).command or ""
+    except SystemExit:
+        return ""
 
 
 def _print(message: Any) -> None:
@@ -94,6 +114,12 @@ def run(args: List[str] = None) -> None:
         # A config error is the user's to fix: say it in one sentence, without a traceback.
         if error.failure_type != FailureType.config_error:
             raise
+        if _command(args) == "check":
+            # `check` reports every bad config as a failed connection status, this one too (a
+            # config file that could not be read fails before the CDK's entry point runs).
+            _print(error.as_connection_status_message())
+            sys.stdout.flush()
+            return
         message = error.as_airbyte_message()
         message.trace.error.stack_trace = None
         _print(message)

@@ -4,9 +4,9 @@ import ast
 import logging
 import re
 from pathlib import Path
-from typing import Any, List, Mapping, Optional
+from typing import Any, Iterator, List, Mapping, Optional
 
-from airbyte_cdk.models import AirbyteConnectionStatus, Status
+from airbyte_cdk.models import AirbyteConnectionStatus, AirbyteMessage, FailureType, Status, Type
 from airbyte_cdk.models import ConfiguredAirbyteCatalog
 from airbyte_cdk.sources.declarative.parsers.model_to_component_factory import ModelToComponentFactory
 from airbyte_cdk.sources.declarative.partition_routers.partition_router import PartitionRouter
@@ -14,6 +14,10 @@ from airbyte_cdk.sources.declarative.yaml_declarative_source import YamlDeclarat
 from airbyte_cdk.sources.source import TState
 from airbyte_cdk.sources.streams.concurrent.cursor import Cursor
 from airbyte_cdk.sources.types import Config
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+
+from source_timify.components import TimifyAuthenticator
+from source_timify.progress import ProgressLog, SyncProgress, observe_partitions
 
 MANIFEST_PATH = Path(__file__).parent / "manifest.yaml"
 RECORD_QUEUE_SIZE = 2_000
@@ -69,8 +73,30 @@ class SourceTimify(YamlDeclarativeSource):
         # appointments are large (~10 KB each in memory), and a full queue alone held ~100 MB.
         # 2,000 keeps the writer as busy (same throughput measured) at a fraction of the memory.
         queue = getattr(getattr(self, "_concurrent_source", None), "_queue", None)
+        self._progress = SyncProgress()
         if queue is not None:
             queue.maxsize = RECORD_QUEUE_SIZE
+            observe_partitions(queue, self._progress)
+
+    def read(
+        self,
+        logger: logging.Logger,
+        config: Mapping[str, Any],
+        catalog: ConfiguredAirbyteCatalog,
+        state: Optional[List[TState]] = None,
+    ) -> Iterator[AirbyteMessage]:
+        log_in_or_fail(config)
+        progress = self._progress
+        progress.start(configured.stream.name for configured in catalog.streams)
+        # A progress line every 30 s (see progress.py): a long sync shows it is moving.
+        with ProgressLog(progress):
+            for message in super().read(logger, config, catalog, state):
+                if message.type == Type.RECORD:
+                    progress.record(message.record.stream)
+                elif message.type == Type.TRACE and message.trace.stream_status:
+                    status = message.trace.stream_status
+                    progress.stream_status(status.stream_descriptor.name, status.status.name)
+                yield message
 
     def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
         """The CDK reports a failed check as repr("Stream companies is not available: <reason>"):
@@ -87,3 +113,18 @@ class SourceTimify(YamlDeclarativeSource):
             match = _UNAVAILABLE.match(message)
             status.message = match.group(1) if match else message
         return status
+
+
+def log_in_or_fail(config: Mapping[str, Any]) -> None:
+    """Log in once before any stream starts, and fail the sync on refused credentials.
+
+    Otherwise every stream of the catalog starts, fails on the same refused login and reports it
+    (eight TRACE errors, eight tracebacks and a summary for one wrong App Secret); the sync now
+    ends with the one sentence. The token is cached for the streams, so the sync still logs in
+    once. A transient login failure is left to the streams, which retry it as before.
+    """
+    try:
+        TimifyAuthenticator(config=config, parameters={}).token
+    except AirbyteTracedException as error:
+        if error.failure_type == FailureType.config_error:
+            raise

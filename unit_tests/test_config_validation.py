@@ -50,6 +50,7 @@ def test_valid_configs_pass(config):
         ({**GOOD, "subdomain": "API.timify.com"}, "subdomain", "before .timify.com"),
         ({**GOOD, "page_size": 0}, "page_size", "1 to 10000"),
         ({**GOOD, "num_workers": 50}, "num_workers", "1 to 20"),
+        ({**GOOD, "include_booking_secrets": "yes"}, "include_booking_secrets", "true or false"),
     ],
 )
 def test_bad_values_are_refused_naming_the_field(config, field, words):
@@ -58,3 +59,25 @@ def test_bad_values_are_refused_naming_the_field(config, field, words):
     assert f"`{field}`" in problem and words in problem
     assert "Traceback" not in problem and "\n" not in problem
     assert SECRET not in problem
+
+
+@pytest.mark.parametrize(
+    "config, words",
+    [
+        ({**GOOD, "lookahead_days": "ten"}, 'must be an integer, not "ten"'),
+        ({**GOOD, "page_size": 1.5}, "must be an integer, not 1.5"),
+        ({**GOOD, "num_workers": True}, "must be an integer, not true"),
+        ({**GOOD, "company_ids": "5f0000000000000000000001"}, 'must be a list, not "5f0000000000000000000001"'),
+        ({**GOOD, "start_date": 20240101}, "must be a string, not 20240101"),
+    ],
+)
+def test_type_errors_name_the_expected_type_in_plain_english(config, words):
+    problem = config_problem(config, SPEC, now=NOW)
+    assert words in problem
+    assert " a integer" not in problem and " a array" not in problem and " a object" not in problem
+
+
+def test_a_secret_of_the_wrong_type_is_refused_without_echoing_it():
+    problem = config_problem({"app_id": "id", "app_secret": 918273645}, SPEC, now=NOW)
+    assert "`app_secret`" in problem and "must be a string" in problem
+    assert "918273645" not in problem

@@ -1,8 +1,13 @@
 """Stream schemas: typed, PyAirbyte-friendly unions only, date-times marked."""
 
+import sys
+from pathlib import Path
+
 import pytest
+import yaml
 
 from source_timify import SourceTimify
+from source_timify.source import MANIFEST_PATH
 from unit_tests.conftest import make_config
 
 CONFIG = make_config()
@@ -42,3 +47,36 @@ def test_enterprise_customers_only_with_an_enterprise():
     config = make_config(enterprise_id=None)
     assert "enterprise_customers" not in {s.name for s in SourceTimify(config=config).streams(config)}
     assert "enterprise_customers" in STREAMS
+
+
+def test_iso_date_times_that_samples_leave_null_are_declared_date_times():
+    properties = STREAMS["appointments"].get_json_schema()["properties"]
+    for field in ("reservedUntil", "scheduledForDeletionAt", "rescheduleUntil"):
+        assert properties[field] == {"type": ["string", "null"], "format": "date-time"}, field
+
+
+def test_odd_timify_values_keep_their_types_and_say_what_they_hold():
+    appointments = STREAMS["appointments"].get_json_schema()["properties"]
+    # `date` is "2025-02-03Z": a JSON-schema `date` format would make destinations reject it.
+    assert "format" not in appointments["date"] and "2025-02-03Z" in appointments["date"]["description"]
+    assert appointments["timestamp"]["type"] == ["string", "null"]
+    assert "epoch milliseconds" in appointments["timestamp"]["description"]
+    for stream in ("customers", "enterprise_customers"):
+        ts = STREAMS[stream].get_json_schema()["properties"]["ts"]
+        assert ts["type"] == ["integer", "null"] and "epoch seconds" in ts["description"].lower()
+
+
+SAMPLES = Path(__file__).resolve().parent.parent.parent / "shared" / "timify-samples"
+
+
+@pytest.mark.skipif(not SAMPLES.is_dir(), reason="../shared/timify-samples is not beside this checkout")
+def test_regenerating_the_schemas_keeps_the_manifest_as_it_is():
+    """scripts/generate_schemas.py rewrites the manifest's `schemas:`: hand edits there (formats,
+    descriptions) would be lost on the next regeneration unless the generator makes them too."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+    try:
+        import generate_schemas
+    finally:
+        sys.path.pop(0)
+    manifest = yaml.safe_load(MANIFEST_PATH.read_text())
+    assert generate_schemas.build_schemas(SAMPLES) == manifest["schemas"]
