@@ -122,7 +122,8 @@ def full_range_config(emu, **overrides) -> dict:
 
 
 def expected_records(emu, stream: str, config: dict) -> List[dict]:
-    """The emulator's ground truth as the connector must emit it (company_id added)."""
+    """The emulator's ground truth as the connector must emit it (company_id added; appointments
+    without booking secrets unless asked, and marked live with `_ab_cdc_deleted_at: null`)."""
     if stream in ("companies", "enterprise_customers"):
         records = emu.truth(stream)
         if stream == "companies" and config.get("company_ids"):
@@ -140,8 +141,10 @@ def expected_records(emu, stream: str, config: dict) -> List[dict]:
             end = today + dt.timedelta(days=config.get("lookahead_days", 365))
             filters = {"from_date": start[:10], "to_date": end.isoformat()}
         for record in emu.truth(stream, company_id, **filters):
-            if stream == "appointments" and not config.get("include_booking_secrets"):
-                record = without_booking_secrets(record)
+            if stream == "appointments":
+                if not config.get("include_booking_secrets"):
+                    record = without_booking_secrets(record)
+                record = {**record, "_ab_cdc_deleted_at": None}  # a live appointment
             out.append({**record, "company_id": company_id})
     return out
 

@@ -2,9 +2,10 @@
 account, the config, the clock and the data changing between and during syncs (issue 9).
 
 Each test keeps what a destination in Incremental | Append + Deduped would hold (every run's
-records, later ones replacing earlier ones by primary key) and compares it with the emulator's
-ground truth for the synced range, key by key: nothing missing, nothing stale, nothing extra but
-the records that were deleted or moved out of the range (deletions are issue 11's).
+records, later ones replacing earlier ones by primary key, a deletion record removing its row)
+and compares it with the emulator's ground truth for the synced range, key by key: nothing
+missing, nothing stale, nothing extra but the records a test names as deleted or moved out of the
+range where no deletion record is due (test_cancellations.py covers those that are).
 """
 
 import datetime as dt
@@ -33,7 +34,11 @@ class Destination:
         if expect_success:
             assert run.returncode == 0 and not run.errors(), (run.errors(), run.stderr[-3000:])
         for name in streams:
-            self.tables[name].update(keyed(run.records(name), name))
+            for key, record in keyed(run.records(name), name).items():
+                if record.get("_ab_cdc_deleted_at"):  # a deletion record: the row goes
+                    self.tables[name].pop(key, None)
+                else:
+                    self.tables[name][key] = record
         if run.last_states():
             self.state = run.last_states()
         self.runs.append(run)
@@ -346,5 +351,7 @@ def test_an_incremental_sync_costs_no_more_requests_than_a_full_read_and_its_sta
         assert incremental["data_requests"] == full["data_requests"] and incremental["logins"] == 1
         for stream in STREAMS:
             state = next(m for m in destination.state if m["stream"]["stream_descriptor"]["name"] == stream)
-            size = len(json.dumps(state["stream"]["stream_state"], separators=(",", ":")))
-            assert size / len(emu.company_ids) < 120, size
+            companies = {c: {k: v for k, v in e.items() if not k.startswith("upcoming_")}
+                         for c, e in state["stream"]["stream_state"]["companies"].items()}
+            size = len(json.dumps({"companies": companies}, separators=(",", ":")))
+            assert size / len(emu.company_ids) < 120, size  # the tracked upcoming ids: issue 11's tests

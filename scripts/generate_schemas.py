@@ -108,7 +108,10 @@ def build_schemas(samples):
                             "properties": {"id": s, "name": s}}},
             company_scoped=False,
         ),
-        "appointments": stream_schema(appointments),
+        "appointments": stream_schema(appointments, {"_ab_cdc_deleted_at": {
+            "type": ["string", "null"], "format": "date-time",
+            "description": "When the connector noticed that this upcoming appointment was cancelled (TIMIFY "
+                           "deletes cancelled appointments); null on every appointment TIMIFY still has."}}),
         "services": stream_schema([x for c in companies for x in c["services"] + c["groupServices"]]
                                   + generated["services"], {"createdAt": dt, "updatedAt": dt}),
         "resources": stream_schema([x for c in companies for x in c["resources"]] + generated["resources"],

@@ -581,7 +581,8 @@ class ChangedSince(RecordFilter):
       that range (it entered the synced range since: the horizon moved or the range was widened).
 
     With `not_before` (a `start_date` with a time), records whose `date_field` is earlier are left
-    out. A record without the fields is kept. This does what the CDK's `is_client_side_incremental`
+    out. A slice whose `extra_fields` carry `seen` (cancellations.SeenAppointments) is told every
+    record, kept or not. A record without the fields is kept. This does what the CDK's `is_client_side_incremental`
     does without building a cursor object per record (a third of a sync's CPU time).
     """
 
@@ -605,7 +606,11 @@ class ChangedSince(RecordFilter):
         since = _as_iso_seconds(cursor_slice.get("changed_since"))
         previous_from, previous_to = cursor_slice.get("previous_from_date"), cursor_slice.get("previous_to_date")
         not_before, date_field, cursor_field = self._not_before, self.date_field, self.cursor_field
+        # Every record TIMIFY still lists, changed or not, for the cancellation check.
+        seen = (stream_slice.extra_fields or {}).get("seen") if stream_slice is not None else None
         for record in records:
+            if seen is not None:
+                seen.add(record)
             if since:
                 changed = record.get(cursor_field)
                 changed = changed if isinstance(changed, str) and len(changed) == 20 else _as_iso_seconds(changed)
@@ -618,6 +623,21 @@ class ChangedSince(RecordFilter):
                 if starts is not None and starts < not_before:
                     continue
             yield record
+
+
+@dataclass
+class MarkLive(RecordTransformation):
+    """`_ab_cdc_deleted_at: null` on every record read from TIMIFY, so that the column exists
+    beside the deletion records of cancelled appointments (cancellations.py)."""
+
+    def transform(
+        self,
+        record: Dict[str, Any],
+        config: Optional[Config] = None,
+        stream_state: Optional[StreamState] = None,
+        stream_slice: Optional[StreamSlice] = None,
+    ) -> None:
+        record["_ab_cdc_deleted_at"] = None
 
 
 @dataclass

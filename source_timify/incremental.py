@@ -14,7 +14,8 @@ lossless over months of syncs, lives here:
 The state of a stream (docs/timify.md, "Incremental sync"):
     {"companies": {"<company id>": {"updatedAt": "2026-12-02T07:00:00Z",
                                     "from_date": "2024-01-01", "to_date": "2027-12-02"}}}
-(`from_date`/`to_date` for appointments only).
+(`from_date`/`to_date` for appointments only; with `track_cancellations`, also `upcoming_from` and
+`upcoming_ids`, the compressed ids of the upcoming appointments the read saw: cancellations.py).
 """
 
 import logging
@@ -32,6 +33,13 @@ from airbyte_cdk.sources.streams.concurrent.cursor import Cursor, CursorField
 from airbyte_cdk.sources.streams.concurrent.partitions.partition import Partition
 from airbyte_cdk.sources.types import Config, Record, StreamSlice, StreamState
 
+from source_timify.cancellations import (
+    UPCOMING_DAYS_BACK,
+    CancelledAppointments,
+    SeenAppointments,
+    decode_ids,
+    encode_ids,
+)
 from source_timify.components import timify_sync_start
 
 logger = logging.getLogger("airbyte")
@@ -154,6 +162,9 @@ class CompanyCursor(Cursor):
       that become visible in TIMIFY's lists a few minutes after their `updatedAt`. A record stamped
       in the future is emitted but never moves the cursor. A failed partition leaves its company's
       entry as it was, and the other companies still move on.
+    - With `track_cancellations` (appointments), a company read completely also checks for
+      cancelled appointments: the upcoming ones its previous entry tracked and this read did not
+      see are asked of TIMIFY, and those it no longer has get a deletion record (cancellations.py).
     """
 
     def __init__(
@@ -166,6 +177,7 @@ class CompanyCursor(Cursor):
         connector_state_manager: ConnectorStateManager,
         cursor_field: str = "updatedAt",
         lookback_seconds: Union[int, str] = 300,
+        track_cancellations: bool = False,
     ) -> None:
         self._stream_name = stream_name
         self._partition_router = partition_router
@@ -181,6 +193,10 @@ class CompanyCursor(Cursor):
         self._ranges: Dict[str, Tuple[Optional[str], Optional[str]]] = {}
         self._lock = threading.Lock()
         self._created = time.time()
+        self._cancellations = CancelledAppointments(config, stream_name) if track_cancellations else None
+        self._seen: Dict[str, List[Tuple[str, str]]] = {}
+        today = datetime.now(timezone.utc).date()
+        self._upcoming_from = (today - timedelta(days=UPCOMING_DAYS_BACK)).isoformat()
 
     @property
     def cursor_field(self) -> CursorField:
@@ -197,23 +213,38 @@ class CompanyCursor(Cursor):
         for stream_slice in self._partition_router.stream_slices():
             company = stream_slice.partition["company_id"]
             extra = stream_slice.extra_fields or {}
+            finished = None
             with self._lock:
                 if company != current:
-                    if current is not None:
-                        self._done_generating(current)
+                    if current is not None and self._done_generating(current):
+                        finished = current
                     current = company
                     self._generating.add(company)
                     self._open.setdefault(company, 0)
                     self._ranges[company] = (extra.get("range_from"), extra.get("range_to"))
                 self._open[company] += 1
+            if finished is not None:
+                self._complete(finished)
             yield StreamSlice(
                 partition=stream_slice.partition,
                 cursor_slice=self._cursor_slice(company, stream_slice),
-                extra_fields=extra,
+                extra_fields=self._with_seen(company, stream_slice, extra),
             )
         if current is not None:
             with self._lock:
-                self._done_generating(current)
+                finished = current if self._done_generating(current) else None
+            if finished is not None:
+                self._complete(finished)
+
+    def _with_seen(self, company: str, stream_slice: StreamSlice, extra: Mapping[str, Any]) -> Mapping[str, Any]:
+        """With `track_cancellations`, a window that reaches the upcoming appointments (or the
+        older ones the previous entry tracked) carries a SeenAppointments for ChangedSince to fill."""
+        if self._cancellations is None:
+            return extra
+        since = min(self._upcoming_from, (self._previous.get(company) or {}).get("upcoming_from") or self._upcoming_from)
+        if (stream_slice.partition.get("to_date") or "9999-12-31") < since:
+            return extra
+        return {**extra, "seen": SeenAppointments(since)}
 
     def _cursor_slice(self, company: str, stream_slice: StreamSlice) -> Dict[str, str]:
         previous = self._previous.get(company) or {}
@@ -236,27 +267,56 @@ class CompanyCursor(Cursor):
         pass  # the cursor is the sync's start, not the latest updatedAt seen
 
     def close_partition(self, partition: Partition) -> None:
-        company = partition.to_slice().partition["company_id"]
+        stream_slice = partition.to_slice()
+        company = stream_slice.partition["company_id"]
+        seen = (stream_slice.extra_fields or {}).get("seen")
         with self._lock:
+            if seen is not None:
+                self._seen.setdefault(company, []).extend(seen.found)
             self._open[company] -= 1
-            if self._open[company] == 0 and company not in self._generating:
-                self._complete(company)
-        self._emit_state()
-
-    def _done_generating(self, company: str) -> None:
-        """Callers hold the lock."""
-        self._generating.discard(company)
-        if self._open.get(company) == 0:
+            finished = self._open[company] == 0 and company not in self._generating
+            if finished:
+                del self._open[company]
+        if finished:
             self._complete(company)
 
+    def _done_generating(self, company: str) -> bool:
+        """Every slice of `company` has been generated; True if all its partitions were read
+        already (the caller then completes it). Callers hold the lock."""
+        self._generating.discard(company)
+        if self._open.get(company) == 0:
+            del self._open[company]
+            return True
+        return False
+
     def _complete(self, company: str) -> None:
-        """Every partition of `company` was read. Callers hold the lock."""
+        """Every partition of `company` was read: its entry moves on (and, with
+        `track_cancellations`, its cancelled appointments are reported first)."""
         entry: Dict[str, Any] = {self._cursor_field.cursor_field_key: _iso(self._sync_start())}
         range_from, range_to = self._ranges.get(company, (None, None))
         if range_from and range_to:
             entry.update(from_date=range_from, to_date=range_to)
-        self._companies[company] = entry
-        del self._open[company]
+        if self._cancellations is not None:
+            entry.update(self._report_cancellations(company, range_to or "9999-12-31"))
+        with self._lock:
+            self._companies[company] = entry
+        self._emit_state()
+
+    def _report_cancellations(self, company: str, range_to: str) -> Dict[str, str]:
+        """Emits the deletion records of `company` and returns its new tracking entry."""
+        with self._lock:
+            seen = self._seen.pop(company, [])
+        upcoming_from = self._upcoming_from
+        upcoming = {record_id for record_id, day in seen if upcoming_from <= day <= range_to}
+        previous = self._previous.get(company) or {}
+        if previous.get("upcoming_ids"):
+            missing = set(decode_ids(previous["upcoming_ids"])) - {record_id for record_id, _ in seen}
+            if missing:
+                deletions, still_upcoming = self._cancellations.check(company, missing, upcoming_from, range_to)
+                for message in deletions:
+                    self._message_repository.emit_message(message)
+                upcoming |= still_upcoming
+        return {"upcoming_from": upcoming_from, "upcoming_ids": encode_ids(upcoming)}
 
     def _sync_start(self) -> float:
         """The sync's start on TIMIFY's clock: the `Date` of its first login (this cursor's creation

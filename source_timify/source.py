@@ -44,6 +44,7 @@ class TimifyComponentFactory(ModelToComponentFactory):
             connector_state_manager=self._connector_state_manager,
             cursor_field=model.incremental_sync.cursor_field,
             lookback_seconds=parameters.get("lookback_seconds", 300),
+            track_cancellations=bool(parameters.get("track_cancellations")),
         )
 
 

@@ -64,16 +64,24 @@ def local_midnight(tz, day):
 
 
 class Ids:
-    """24-hex MongoDB-style ObjectIds: 4-byte timestamp + 8 unique bytes (a salted counter)."""
+    """24-hex MongoDB ObjectIds as TIMIFY's servers make them (see the samples): 4 bytes of creation
+    time, 5 bytes fixed per server process, 3 bytes of that process's counter. Four "processes"
+    take turns in runs of a few ids, and their counters also count ids made for other accounts."""
+
+    PROCESSES = 4
 
     def __init__(self, seed):
-        self._salt = random.Random(seed).getrandbits(64)
+        rng = random.Random(seed)
+        self._processes = [rng.getrandbits(40) for _ in range(self.PROCESSES)]
+        self._counters = [rng.getrandbits(24) for _ in range(self.PROCESSES)]
+        self._rng = rng
         self._n = 0
 
     def new(self, epoch):
-        # multiplying by an odd constant mod 2**64 is a bijection: unique, but random-looking
         self._n += 1
-        return "%08x%016x" % (int(epoch) & 0xFFFFFFFF, ((self._n * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF) ^ self._salt)
+        process = (self._n // 7) % self.PROCESSES
+        self._counters[process] = (self._counters[process] + 1 + self._rng.randrange(40)) & 0xFFFFFF
+        return "%08x%010x%06x" % (int(epoch) & 0xFFFFFFFF, self._processes[process], self._counters[process])
 
 
 def hex_secret(rng, n=32):
