@@ -151,6 +151,7 @@ def run_job(args) -> int:
             check_second_sync(cache, emulator, changed, counts_2, streams)
             ids = [a["id"] for a in changed.get("appointments", [])]
             print_appointments(cache, "The changed appointments, as loaded", ids=ids)
+            print_cancelled(cache, changed.get("cancelled"))
         print(f"\nDuckDB file: {args.db} (schema `timify`). Query it with, e.g.:\n"
               f"  {PYAIRBYTE_VENV.name}/bin/python -c \"import duckdb; print(duckdb.connect('{args.db}', "
               f"read_only=True).sql('select company_id, count(*) from timify.appointments group by 1'))\"")
@@ -231,7 +232,8 @@ def print_appointments(cache, title, order=None, limit=None, ids=None):
 
 
 def change_data(emulator):
-    """Update and create appointments (past, next week, months ahead) and customers."""
+    """Update and create appointments (past, next week, months ahead), cancel one ten days ahead,
+    and update and create customers."""
     emulator.advance(120)  # the changes are stamped two minutes after the first sync
     now = emulator.now()
     company = emulator.company_ids[0]
@@ -253,6 +255,13 @@ def change_data(emulator):
         rec = emulator.create_appointment(company, start=start, title=f"Demo: created ({label})")
         changed["appointments"].append(rec)
         print(f"   created appointment {rec['id']} starting {rec['startDate']} ({label})")
+    touched = {a["id"] for a in changed["appointments"]}
+    cancelled = next(a for a in sorted(by_start, key=lambda a: abs(
+        dt.datetime.fromisoformat(a["startDate"].replace("Z", "+00:00")) - (now + dt.timedelta(days=10))))
+        if a["id"] not in touched)
+    emulator.delete_appointment(company, cancelled["id"])  # cancelling deletes it in TIMIFY
+    changed["cancelled"] = [cancelled]
+    print(f"   cancelled appointment {cancelled['id']} starting {cancelled['startDate']} (TIMIFY deletes it)")
     customer = emulator.truth("customers", company)[0]
     rec = emulator.update_customer(company, customer["id"], lastName=customer["lastName"] + " (updated)")
     changed["customers"].append(rec)
@@ -267,15 +276,41 @@ def check_second_sync(cache, emulator, changed, counts, streams):
     problems = []
     for name in streams:
         truth = expected_rows(emulator, name)
+        if name == "appointments":  # PyAirbyte keeps the deletion record's row; count live ones
+            counts = dict(counts, appointments=live_appointments(cache))
         if counts[name] != truth:
             problems.append(f"{name}: {counts[name]} rows, emulator holds {truth}")
+    for rec in changed.get("cancelled", []):
+        deleted_at = _sql(cache, f'select "_ab_cdc_deleted_at" from {_table(cache, "appointments")} '
+                                 f"where id = '{rec['id']}'")
+        if not deleted_at or deleted_at[0][0] is None:
+            problems.append(f"cancelled appointment {rec['id']}: no deletion record")
     titles = {rid: title for rid, title in _sql(cache, f"select id, title from {_table(cache, 'appointments')}")}
     for rec in changed["appointments"]:
         if titles.get(rec["id"]) != rec["title"]:
             problems.append(f"appointment {rec['id']}: title {titles.get(rec['id'])!r}, expected {rec['title']!r}")
     if problems:
         raise SystemExit("second sync is missing changes: " + "; ".join(problems))
-    print("   every change is in DuckDB; row counts equal the emulator's")
+    print("   every change is in DuckDB; row counts (live appointments) equal the emulator's")
+
+
+def live_appointments(cache):
+    return _sql(cache, f'select count(*) from {_table(cache, "appointments")} where "_ab_cdc_deleted_at" is null')[0][0]
+
+
+def print_cancelled(cache, cancelled):
+    """The cancelled appointments' rows: PyAirbyte's DuckDB cache keeps the deletion record (a
+    destination with CDC deletion handling removes the row instead)."""
+    if not cancelled:
+        return
+    ids = ", ".join(f"'{a['id']}'" for a in cancelled)
+    rows = _sql(cache, f'select company_id, id, "startDate", "updatedAt", "_ab_cdc_deleted_at" '
+                       f'from {_table(cache, "appointments")} where id in ({ids})')
+    print("\n   The cancelled appointment, as loaded (a deletion record; Append + Deduped destinations "
+          "with CDC deletion handling drop the row):")
+    print(f"   {'company_id':26} {'id':26} {'startDate':22} {'updatedAt':22} _ab_cdc_deleted_at")
+    for company_id, rid, start, updated, deleted_at in rows:
+        print(f"   {company_id:26} {rid:26} {str(start):22} {str(updated):22} {deleted_at}")
 
 
 def records_loaded_since(cache, streams, since):

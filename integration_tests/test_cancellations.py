@@ -102,5 +102,5 @@ def test_the_state_of_10000_upcoming_appointments_stays_within_its_documented_si
         size = len(json.dumps(state["stream"]["stream_state"], separators=(",", ":")))
         # docs/timify.md, "Cancelled appointments": 6.0 bytes per tracked appointment for the
         # emulator's ids, which it mints out of time order (TIMIFY's own, whose counters follow
-        # their time, take about 4.5: unit_tests/test_cancellations.py).
+        # their time, take about 3.3: unit_tests/test_cancellations.py).
         assert size / tracked < 6.5, (size, tracked)
