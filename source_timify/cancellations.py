@@ -14,20 +14,18 @@ import json
 import logging
 import time
 import zlib
-from datetime import datetime, timezone
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Set, Tuple
 
 import requests
 from airbyte_cdk.models import AirbyteMessage, AirbyteRecordMessage, Type
 
-from source_timify.components import TimifyAuthenticator, base_url, timify_now
+from source_timify.components import DELETED_AT, TimifyAuthenticator, base_url, iso_seconds, timify_now
 
 logger = logging.getLogger("airbyte")
 
 UPCOMING_DAYS_BACK = 31
 LOOKUP_BATCH = 100  # ids per confirmation request (about 2.5 KB of URL)
 LOOKUP_ATTEMPTS = 5
-DELETED_AT = "_ab_cdc_deleted_at"
 
 
 class SeenAppointments:
@@ -158,7 +156,7 @@ class CancelledAppointments:
             )
         if deleted:
             logger.info(f"{len(deleted)} upcoming appointment(s) of company {company} were cancelled (deleted in TIMIFY).")
-        now = datetime.fromtimestamp(int(timify_now(self._config)), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        now = iso_seconds(timify_now(self._config))
         return [self._deletion(company, appointment_id, now) for appointment_id in deleted], still_upcoming
 
     def _deletion(self, company: str, appointment_id: str, now: str) -> AirbyteMessage:

@@ -20,7 +20,7 @@ import threading
 import time
 import weakref
 from dataclasses import InitVar, dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 from urllib.parse import parse_qs, urlsplit
 
@@ -31,7 +31,6 @@ from airbyte_cdk.sources.declarative.auth.declarative_authenticator import Decla
 from airbyte_cdk.sources.declarative.extractors.record_extractor import RecordExtractor
 from airbyte_cdk.sources.declarative.extractors.record_filter import RecordFilter
 from airbyte_cdk.sources.declarative.interpolation.interpolated_string import InterpolatedString
-from airbyte_cdk.sources.declarative.partition_routers.partition_router import PartitionRouter
 from airbyte_cdk.sources.declarative.requesters.error_handlers import (
     DefaultErrorHandler,
     HttpResponseFilter,
@@ -466,8 +465,8 @@ class PageGuard(RecordExtractor):
         a record already seen in this pass (the list shifted), or one first seen here with an
         `updatedAt` from this sync (changed while the sync ran)."""
         since = timify_sync_start(self.config) if check else None
-        since_text = _iso_epoch(since) if since is not None else None
-        until_text = _iso_epoch(timify_now(self.config) + 60) if since is not None else None
+        since_text = iso_seconds(since) if since is not None else None
+        until_text = iso_seconds(timify_now(self.config) + 60) if since is not None else None
         emitted, pass_ids, out, changed = read.emitted, read.pass_ids, [], False
         for record in records:
             record_id = record.get("id") if isinstance(record, dict) else None
@@ -509,8 +508,9 @@ class PageGuard(RecordExtractor):
         return AirbyteTracedException(message=message, internal_message=message, failure_type=FailureType.transient_error)
 
 
-def _iso_epoch(epoch: float) -> str:
-    return datetime.fromtimestamp(int(epoch), timezone.utc).strftime(_ISO_SECONDS)
+def iso_seconds(epoch: float) -> str:
+    """TIMIFY's form of a moment given in epoch seconds ("2024-03-05T09:02:24Z")."""
+    return datetime.fromtimestamp(int(epoch), timezone.utc).strftime(ISO_SECONDS)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -552,7 +552,7 @@ class ConfiguredCompanies(PageGuard):
 # Records
 # ---------------------------------------------------------------------------------------------
 
-_ISO_SECONDS = "%Y-%m-%dT%H:%M:%SZ"
+ISO_SECONDS = "%Y-%m-%dT%H:%M:%SZ"
 
 
 def _as_iso_seconds(value: Any) -> Optional[str]:
@@ -567,7 +567,7 @@ def _as_iso_seconds(value: Any) -> Optional[str]:
         return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc).strftime(_ISO_SECONDS)
+    return parsed.astimezone(timezone.utc).strftime(ISO_SECONDS)
 
 
 @dataclass
@@ -625,6 +625,10 @@ class ChangedSince(RecordFilter):
             yield record
 
 
+# Airbyte's CDC deletion column: set on deletion records, null on every live record.
+DELETED_AT = "_ab_cdc_deleted_at"
+
+
 @dataclass
 class MarkLive(RecordTransformation):
     """`_ab_cdc_deleted_at: null` on every record read from TIMIFY, so that the column exists
@@ -637,7 +641,7 @@ class MarkLive(RecordTransformation):
         stream_state: Optional[StreamState] = None,
         stream_slice: Optional[StreamSlice] = None,
     ) -> None:
-        record["_ab_cdc_deleted_at"] = None
+        record[DELETED_AT] = None
 
 
 @dataclass

@@ -40,11 +40,10 @@ from source_timify.cancellations import (
     decode_ids,
     encode_ids,
 )
-from source_timify.components import timify_sync_start
+from source_timify.components import ISO_SECONDS, iso_seconds, timify_sync_start
 
 logger = logging.getLogger("airbyte")
 
-ISO_SECONDS = "%Y-%m-%dT%H:%M:%SZ"
 DEFAULT_HISTORY_DAYS = 730  # only for a company record without createdAt
 
 
@@ -134,10 +133,6 @@ class CompanyDateRange(PartitionRouter):
 
     def get_stream_state(self) -> Optional[Mapping[str, StreamState]]:
         return None
-
-
-def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(int(epoch), timezone.utc).strftime(ISO_SECONDS)
 
 
 def _epoch(text: str) -> Optional[float]:
@@ -251,7 +246,7 @@ class CompanyCursor(Cursor):
         cursor = _epoch(previous.get(self._cursor_field.cursor_field_key))
         if cursor is None:
             return {}  # a company the previous syncs never completed: every record
-        cursor_slice = {"changed_since": _iso(cursor - self._lookback)}
+        cursor_slice = {"changed_since": iso_seconds(cursor - self._lookback)}
         if "range_from" not in (stream_slice.extra_fields or {}):
             return cursor_slice
         previous_from, previous_to = previous.get("from_date"), previous.get("to_date")
@@ -292,7 +287,7 @@ class CompanyCursor(Cursor):
     def _complete(self, company: str) -> None:
         """Every partition of `company` was read: its entry moves on (and, with
         `track_cancellations`, its cancelled appointments are reported first)."""
-        entry: Dict[str, Any] = {self._cursor_field.cursor_field_key: _iso(self._sync_start())}
+        entry: Dict[str, Any] = {self._cursor_field.cursor_field_key: iso_seconds(self._sync_start())}
         range_from, range_to = self._ranges.get(company, (None, None))
         if range_from and range_to:
             entry.update(from_date=range_from, to_date=range_to)

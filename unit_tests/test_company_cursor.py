@@ -112,7 +112,7 @@ def test_without_a_login_the_cursor_is_its_own_creation_time():
     subject = cursor([window(A, "2026-01-01", "2026-03-31")])
     (only,) = list(subject.stream_slices())
     subject.close_partition(Partition(only))
-    assert subject.state["companies"][A]["updatedAt"] <= components._iso_epoch(subject._created + 1)
+    assert subject.state["companies"][A]["updatedAt"] <= components.iso_seconds(subject._created + 1)
 
 
 def test_legacy_states_are_migrated_and_new_ones_are_not():
