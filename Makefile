@@ -4,15 +4,26 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test unit integration demo bench docker-test qa fault-matrix clean
+.PHONY: setup lock test unit integration demo bench docker-test qa fault-matrix clean
 
-$(STAMP): pyproject.toml
+# Exactly what poetry.lock pins, hash-checked (requirements-dev.txt is exported from the lock;
+# unit_tests/test_locked_requirements.py keeps them in step), then the package itself.
+$(STAMP): pyproject.toml requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e . "pytest>=8" "requests-mock>=1.12" "pytest-timeout>=2"
+	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 setup: $(STAMP)
+
+## After changing dependencies in pyproject.toml: update poetry.lock and the exported requirements.
+lock:
+	$(PYTHON) -m venv .venv-poetry
+	.venv-poetry/bin/pip install --quiet "poetry==2.5.1" "poetry-plugin-export==1.10.1"
+	.venv-poetry/bin/poetry lock
+	.venv-poetry/bin/poetry export --format requirements.txt --output requirements.txt
+	.venv-poetry/bin/poetry export --format requirements.txt --with dev --output requirements-dev.txt
 
 ## The test command (CI runs it): unit tests, emulator tests, integration tests against the emulator.
 test: $(STAMP)
@@ -42,4 +53,4 @@ fault-matrix: $(STAMP)
 	$(PY) -m pytest -q -m slow integration_tests
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info
+	rm -rf $(VENV) .venv-poetry build dist *.egg-info

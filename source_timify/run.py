@@ -14,7 +14,7 @@ from airbyte_cdk.models import (
     Type,
 )
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
-from orjson import orjson
+import orjson
 
 from source_timify.config_validation import config_problem, read_config_file
 from source_timify.source import SourceTimify
