@@ -44,12 +44,16 @@ def test_check_with_a_wrong_secret_fails_in_one_sentence_naming_the_app_secret(e
     assert "not-the-secret" not in run.stdout + run.stderr
 
 
-def test_check_with_an_inaccessible_company_names_it(enterprise_emulator):
+@pytest.mark.parametrize("page_size", [1000, 1], ids=["one-page", "a-page-per-company"])
+def test_check_with_an_inaccessible_company_names_it(enterprise_emulator, page_size):
     stranger = "0123456789abcdef01234567"
-    run = run_connector("check", enterprise_emulator.connector_config(company_ids=[stranger]))
+    listed = enterprise_emulator.truth("companies")[0]["id"]
+    config = enterprise_emulator.connector_config(company_ids=[listed, stranger], page_size=page_size)
+    run = run_connector("check", config)
     status = run.connection_status()
     assert status["status"] == "FAILED"
     assert stranger in status["message"] and "company_ids" in status["message"]
+    assert listed not in status["message"]
 
 
 def test_discover_lists_enterprise_customers_only_for_an_enterprise_install(enterprise_emulator):

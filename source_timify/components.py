@@ -360,6 +360,25 @@ class TimifyPagination(PaginationStrategy):
         return self._page_size
 
 
+def _list_key(response: requests.Response) -> str:
+    """One list (one read of it, whatever the page): the request's path and query without `page`,
+    and its `company-id`."""
+    parts = urlsplit(response.request.url or "")
+    query = "&".join(sorted(p for p in parts.query.split("&") if not p.startswith("page=")))
+    return f"{parts.path}?{query}|{response.request.headers.get('company-id', '')}"
+
+
+def _is_last_page(response: requests.Response, body: Any, records: List[Any]) -> bool:
+    """Whether this page ends its list: `meta.totalPages` when TIMIFY sends it, else a short page."""
+    meta = body.get("meta") if isinstance(body, dict) and isinstance(body.get("meta"), dict) else {}
+    total_pages = meta.get("totalPages")
+    if not records:
+        return True
+    if total_pages is not None:
+        return _requested_page(response) >= int(total_pages)
+    return len(records) < _query_int(response, "limit", 10000)
+
+
 # A list that changed while it was paged: PageGuard marks the response, and TimifyPagination
 # answers it with page 1 again instead of the next page.
 _LIST_CHANGED = "_timify_list_changed"
@@ -420,15 +439,11 @@ class PageGuard(RecordExtractor):
     def _guard(self, response: requests.Response, body: Any, records: List[Any]) -> List[Any]:
         page = _requested_page(response)
         parts = urlsplit(response.request.url or "")
-        query = "&".join(sorted(p for p in parts.query.split("&") if not p.startswith("page=")))
         company = response.request.headers.get("company-id", "")
-        list_key = f"{parts.path}?{query}|{company}"
+        list_key = _list_key(response)
         meta = body.get("meta") if isinstance(body, dict) and isinstance(body.get("meta"), dict) else {}
         total = meta.get("totalItems")
-        total_pages = meta.get("totalPages")
-        is_last = not records or (
-            page >= int(total_pages) if total_pages is not None else len(records) < _query_int(response, "limit", 10000)
-        )
+        is_last = _is_last_page(response, body, records)
         first_id = records[0].get("id") if records and isinstance(records[0], dict) else None
         with self._lock:
             read = self._reads.get(list_key)
@@ -524,8 +539,13 @@ class ConfiguredCompanies(PageGuard):
     `company_ids` when it is set.
 
     A configured id the app cannot see is a config error, not an empty result: otherwise a typo
-    in `company_ids` would silently sync nothing for that company.
+    in `company_ids` would silently sync nothing for that company. The ids are checked against
+    every page of the list: the error comes with its last page.
     """
+
+    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
+        super().__post_init__(parameters)
+        self._listed: Dict[str, set] = {}  # per read of the list: every company id it listed so far
 
     def extract_records(self, response: requests.Response) -> Iterable[Mapping[str, Any]]:
         companies = list(super().extract_records(response))
@@ -533,13 +553,19 @@ class ConfiguredCompanies(PageGuard):
         if not wanted:
             return companies
         body = response.json()
-        meta = body.get("meta") if isinstance(body.get("meta"), dict) else {}
-        is_only_page = _requested_page(response) == 1 and (
-            (meta.get("totalPages") or 0) <= 1 if meta else len(companies) < _query_int(response, "limit", 10000)
-        )
-        seen = {company.get("id") for company in companies}
-        missing = [company_id for company_id in wanted if company_id not in seen]
-        if missing and is_only_page:
+        listed_here = body.get("data") if isinstance(body, dict) and isinstance(body.get("data"), list) else []
+        key = _list_key(response)
+        with self._lock:
+            if _requested_page(response) == 1:
+                self._listed[key] = set()  # a new read, or the list read again from page 1
+            listed = self._listed.setdefault(key, set())
+            listed.update(company.get("id") for company in listed_here if isinstance(company, dict))
+            missing = [] if response.__dict__.get(_LIST_CHANGED) or not _is_last_page(response, body, listed_here) else [
+                company_id for company_id in wanted if company_id not in listed
+            ]
+            if _is_last_page(response, body, listed_here):
+                self._listed.pop(key, None)
+        if missing:
             raise _config_error(
                 f"This TIMIFY app cannot access company {', '.join(missing)} listed in "
                 "`company_ids`: remove it, or install the app on that company (or its "

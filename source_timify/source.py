@@ -104,6 +104,8 @@ class SourceTimify(YamlDeclarativeSource):
         quoted and prefixed. Our reasons are already the one sentence meant for the user (which
         field, what to do), so they are passed on as they are."""
         status = super().check(logger, config)
+        if status.status == Status.SUCCEEDED and config.get("company_ids"):
+            status = self._check_company_ids(config)
         if status.status == Status.FAILED and status.message:
             message = status.message
             if message[:1] in ("'", '"'):
@@ -114,6 +116,18 @@ class SourceTimify(YamlDeclarativeSource):
             match = _UNAVAILABLE.match(message)
             status.message = match.group(1) if match else message
         return status
+
+    def _check_company_ids(self, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
+        """The CDK's check reads the first company only; every `company_ids` entry is checked
+        against the whole list (ConfiguredCompanies fails on one it did not list)."""
+        companies = next(stream for stream in self.streams(config) if stream.name == "companies")
+        try:
+            for partition in companies.generate_partitions():
+                for _ in partition.read():
+                    pass
+        except AirbyteTracedException as error:
+            return AirbyteConnectionStatus(status=Status.FAILED, message=error.message)
+        return AirbyteConnectionStatus(status=Status.SUCCEEDED)
 
 
 def log_in_or_fail(config: Mapping[str, Any]) -> None:
