@@ -1,7 +1,8 @@
-"""Regenerate the `schemas:` section of source_timify/manifest.yaml from real TIMIFY responses.
+"""Regenerate the stream schemas, source_timify/schemas/<stream>.json, from real TIMIFY responses.
 
 Usage: python scripts/generate_schemas.py [SAMPLES_DIR]   (default ../shared/timify-samples)
 
+The manifest loads them with the CDK's JsonFileSchemaLoader (`definitions.schema_loader`).
 Types are inferred from every sample record of a stream, together with the records the
 emulator generates on the same shapes (they vary the fields the few samples leave null), and,
 where no real sample exists, from the fields the API contract lists. Every property may be null (`["<type>", "null"]`), ISO-8601
@@ -16,9 +17,8 @@ import re
 import sys
 from pathlib import Path
 
-import yaml
-
 ROOT = Path(__file__).resolve().parent.parent
+SCHEMAS_DIR = ROOT / "source_timify" / "schemas"
 DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})$")
 
 
@@ -76,7 +76,7 @@ def stream_schema(records, extra=None, company_scoped=True):
 
 
 def build_schemas(samples):
-    """The `schemas:` section, from the samples in `samples` and the emulator's records."""
+    """Every stream's schema, from the samples in `samples` and the emulator's records."""
     load = lambda pattern: [json.load(open(p)) for p in sorted(glob.glob(str(samples / pattern)))]
     sys.path.insert(0, str(ROOT))
     from integration_tests.timify_emulator import Emulator
@@ -157,21 +157,72 @@ def build_schemas(samples):
     schemas["customers"]["properties"]["ts"]["description"] = (
         "Epoch seconds, as an integer (e.g. 1709629344); appointments' `timestamp` is a string of milliseconds."
     )
-    schemas["customers"]["properties"]["updatedAt"]["description"] = "When the customer last changed (UTC): the incremental cursor."
+    describe_key_fields(schemas)
     return schemas
+
+
+# What each stream's records are, for the descriptions of the fields a warehouse user looks up first.
+THINGS = {
+    "companies": "company (branch)",
+    "appointments": "appointment",
+    "customers": "customer",
+    "customer_fields": "customer field definition",
+    "services": "service",
+    "resources": "resource",
+    "timeshifts": "shift",
+    "enterprise_customers": "enterprise customer",
+}
+INCREMENTAL = {"appointments", "customers", "enterprise_customers"}
+
+
+def describe_key_fields(schemas):
+    """Descriptions of ids, company_id, dates and cursor fields (Airbyte shows them in its UI)."""
+    for stream, schema in schemas.items():
+        thing, properties = THINGS[stream], schema["properties"]
+        key = "with company_id, the primary key" if "company_id" in properties else "the primary key"
+        properties["id"] = {**properties["id"], "description": f"The {thing}'s TIMIFY id (24 hexadecimal characters); {key}."}
+        if "company_id" in properties:
+            properties["company_id"] = {**properties["company_id"], "description": (
+                f"The TIMIFY company (branch) the {thing} belongs to: companies.id, sent as the request's "
+                "company-id header (added by the connector).")}
+        if "externalId" in properties:
+            properties["externalId"] = {**properties["externalId"], "description": (
+                f"The {thing}'s id in the business's own system, as set in TIMIFY; may be empty or null.")}
+        if "createdAt" in properties:
+            properties["createdAt"] = {**properties["createdAt"], "description": f"When the {thing} was created in TIMIFY (UTC)."}
+        if "updatedAt" in properties:
+            cursor = ": the incremental cursor" if stream in INCREMENTAL else ""
+            properties["updatedAt"] = {**properties["updatedAt"], "description": f"When the {thing} last changed in TIMIFY (UTC){cursor}."}
+    appointment = schemas["appointments"]["properties"]
+    appointment["startDate"] = {**appointment["startDate"], "description": (
+        "When the appointment starts (UTC). Its date is the one the synced date range (start_date to "
+        "today + lookahead_days) and TIMIFY's from_date/to_date filter on.")}
+    appointment["serviceId"] = {**appointment["serviceId"], "description": "The service booked: services.id (null for an appointment without a service)."}
+    company = schemas["companies"]["properties"]
+    company["timezone"] = {**company["timezone"], "description": "The company's IANA time zone, e.g. Europe/Berlin."}
+    company["enterprise"] = {**company["enterprise"], "description": "The enterprise the company belongs to (id, name); null for a company on its own."}
+    shift = schemas["timeshifts"]["properties"]
+    shift["resourceId"] = {**shift["resourceId"], "description": "The resource whose shift this is: resources.id."}
+    shift["from"] = {**shift["from"], "description": "Start of the time the shift covers (UTC); one shift covers one day."}
+    shift["to"] = {**shift["to"], "description": "End of the time the shift covers (UTC)."}
+
+
+def schema_files(schemas):
+    """{file name: text} of the schema files (JSON, two-space indents, one trailing newline)."""
+    return {f"{name}.json": json.dumps(schema, indent=2, ensure_ascii=False) + "\n" for name, schema in schemas.items()}
 
 
 def main():
     samples = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared" / "timify-samples"
     if not samples.is_dir():
         sys.exit(f"{samples} is not a directory of TIMIFY samples: pass the samples directory as the first argument")
-    schemas = build_schemas(samples)
-    manifest_path = ROOT / "source_timify" / "manifest.yaml"
-    manifest = manifest_path.read_text()
-    head = manifest.split("\nschemas:\n")[0].split("\n# SCHEMAS-PLACEHOLDER")[0].rstrip("\n")
-    body = yaml.safe_dump({"schemas": schemas}, sort_keys=False, width=100)
-    manifest_path.write_text(head + "\n\n" + body)
-    print(f"wrote {len(schemas)} schemas to {manifest_path}")
+    files = schema_files(build_schemas(samples))
+    SCHEMAS_DIR.mkdir(exist_ok=True)
+    for stale in set(p.name for p in SCHEMAS_DIR.glob("*.json")) - set(files):
+        (SCHEMAS_DIR / stale).unlink()
+    for name, text in files.items():
+        (SCHEMAS_DIR / name).write_text(text)
+    print(f"wrote {len(files)} schemas to {SCHEMAS_DIR}")
 
 
 if __name__ == "__main__":

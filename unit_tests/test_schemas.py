@@ -1,5 +1,6 @@
 """Stream schemas: typed, PyAirbyte-friendly unions only, date-times marked."""
 
+import json
 import sys
 from pathlib import Path
 
@@ -66,17 +67,43 @@ def test_odd_timify_values_keep_their_types_and_say_what_they_hold():
         assert ts["type"] == ["integer", "null"] and "epoch seconds" in ts["description"].lower()
 
 
+SCHEMA_FILES = MANIFEST_PATH.parent / "schemas"
 SAMPLES = Path(__file__).resolve().parent.parent.parent / "shared" / "timify-samples"
 
 
 @pytest.mark.skipif(not SAMPLES.is_dir(), reason="../shared/timify-samples is not beside this checkout")
-def test_regenerating_the_schemas_keeps_the_manifest_as_it_is():
-    """scripts/generate_schemas.py rewrites the manifest's `schemas:`: hand edits there (formats,
+def test_regenerating_the_schemas_keeps_the_schema_files_as_they_are():
+    """scripts/generate_schemas.py rewrites source_timify/schemas/*.json: hand edits there (formats,
     descriptions) would be lost on the next regeneration unless the generator makes them too."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
     try:
         import generate_schemas
     finally:
         sys.path.pop(0)
+    files = generate_schemas.schema_files(generate_schemas.build_schemas(SAMPLES))
+    assert files == {path.name: path.read_text() for path in SCHEMA_FILES.glob("*.json")}
+
+
+def test_every_stream_loads_its_schema_from_its_own_file_and_the_manifest_holds_none():
     manifest = yaml.safe_load(MANIFEST_PATH.read_text())
-    assert generate_schemas.build_schemas(SAMPLES) == manifest["schemas"]
+    assert "schemas" not in manifest
+    definitions = manifest["definitions"]
+    loaders = [stream["schema_loader"] for stream in definitions["streams"].values()]
+    # appointments' is wrapped (booking secrets left out)
+    loaders = [definitions["appointments_schema_loader"]["schema_loader"] if "$ref" in loader else loader for loader in loaders]
+    assert {(loader["type"], loader["file_path"]) for loader in loaders} == {
+        ("JsonFileSchemaLoader", f"./source_timify/schemas/{name}.json") for name in STREAMS
+    }
+    assert {path.stem for path in SCHEMA_FILES.glob("*.json")} == set(STREAMS)
+    for name, stream in STREAMS.items():
+        assert stream.get_json_schema()["properties"].keys() >= json.loads((SCHEMA_FILES / f"{name}.json").read_text())["properties"].keys() - {"reschedulingSecret"}
+
+
+@pytest.mark.parametrize("name", sorted(STREAMS))
+def test_the_fields_a_warehouse_user_looks_up_first_are_described(name):
+    properties = STREAMS[name].get_json_schema()["properties"]
+    for field in ("id", "company_id", "createdAt", "updatedAt", "startDate", "externalId"):
+        if field in properties:
+            assert len(properties[field].get("description", "")) > 20, (name, field)
+    if name in ("appointments", "customers"):
+        assert "incremental cursor" in properties["updatedAt"]["description"]
