@@ -17,7 +17,8 @@ from jsonschema.exceptions import ValidationError
 
 from source_timify.components import APP_OVERVIEW
 
-# What to do about a bad value, per field.
+# What to do about a bad value, per field. {minimum} and {maximum} are the field's bounds in the
+# spec (manifest.yaml), so a hint never contradicts what the spec allows.
 HINTS = {
     "app_id": f"copy the App ID from the {APP_OVERVIEW}.",
     "app_secret": f"copy the App Secret from the {APP_OVERVIEW}.",
@@ -25,10 +26,10 @@ HINTS = {
     "subdomain": "use only the part before .timify.com, e.g. api.",
     "company_ids": "list 24-character hexadecimal TIMIFY company ids, e.g. 5f1b2c3d4e5f6a7b8c9d0e1f, or leave the list empty for every company the app can access.",
     "enterprise_id": "use the 24-character hexadecimal id of the enterprise the app is installed on, or leave it empty for a company install.",
-    "lookahead_days": "use a whole number of days from 0 to 3650.",
+    "lookahead_days": "use a whole number of days from {minimum} to {maximum}.",
     "base_url": "use an https:// URL, or http://localhost / http://127.0.0.1 for a local test server, or leave it empty.",  # ignore-https-check
-    "page_size": "use a whole number from 1 to 10000.",
-    "num_workers": "use a whole number from 1 to 20.",
+    "page_size": "use a whole number from {minimum} to {maximum}.",
+    "num_workers": "use a whole number from {minimum} to {maximum}.",
     "include_booking_secrets": "use true to sync the booking secrets, or false (the default) to leave them out.",
 }
 
@@ -60,6 +61,13 @@ def _shown(value: Any, prop: Mapping[str, Any]) -> Optional[str]:
         return repr(value)
 
 
+def _hint(field: str, prop: Mapping[str, Any]) -> str:
+    hint = HINTS.get(field, "see the field's description.")
+    if "{minimum}" in hint or "{maximum}" in hint:
+        hint = hint.format(minimum=prop["minimum"], maximum=prop["maximum"])
+    return hint
+
+
 def _describe(error: ValidationError, properties: Mapping[str, Any]) -> str:
     if error.validator == "required":
         field = error.message.split("'")[1]
@@ -81,7 +89,7 @@ def _describe(error: ValidationError, properties: Mapping[str, Any]) -> str:
     else:
         return f"The configuration is invalid: {error.message}."
     title = properties.get(field, {}).get("title", field)
-    hint = HINTS.get(field, "see the field's description.")
+    hint = _hint(field, properties.get(field, {}))
     return f"{title} (`{field}`) {problem}: {hint}"
 
 

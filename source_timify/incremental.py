@@ -40,11 +40,12 @@ from source_timify.cancellations import (
     decode_ids,
     encode_ids,
 )
-from source_timify.components import ISO_SECONDS, iso_seconds, timify_sync_start
+from source_timify.components import ISO_SECONDS, _as_iso_seconds, iso_seconds, timify_sync_start
 
 logger = logging.getLogger("airbyte")
 
 DEFAULT_HISTORY_DAYS = 730  # only for a company record without createdAt
+DEFAULT_LOOKAHEAD_DAYS = 365  # `lookahead_days` left out of the config (the spec's default)
 
 
 def _utc_date(value: Any) -> Optional[date]:
@@ -63,7 +64,14 @@ def company_date_range(config: Mapping[str, Any], created_at: Any, today: date) 
     if start is None:
         start = today - timedelta(days=DEFAULT_HISTORY_DAYS)
     lookahead = config.get("lookahead_days")
-    return start, today + timedelta(days=365 if lookahead is None else int(lookahead))
+    return start, today + timedelta(days=DEFAULT_LOOKAHEAD_DAYS if lookahead is None else int(lookahead))
+
+
+def range_starts_at(config: Mapping[str, Any]) -> Optional[str]:
+    """The moment the range starts when `start_date` has a time ("2024-01-01T10:00:00Z": that day's
+    earlier appointments are left out), else None (the range starts at its first date's midnight)."""
+    start_date = config.get("start_date")
+    return _as_iso_seconds(start_date) if isinstance(start_date, str) and len(start_date) > 10 else None
 
 
 def windows(start: date, end: date, window_days: int) -> List[Tuple[date, date]]:
@@ -98,12 +106,15 @@ class CompanyDateRange(PartitionRouter):
 
     def stream_slices(self) -> Iterable[StreamSlice]:
         today = self.today or datetime.now(timezone.utc).date()
+        starts_at = range_starts_at(self.config)
         for company in self.companies.stream_slices():
             created_at = (company.extra_fields or {}).get("createdAt")
             if not created_at and not self.config.get("start_date"):
                 self._warn_without_created_at(company.partition.get("company_id"))
             start, end = company_date_range(self.config, created_at, today)
             extra = {**(company.extra_fields or {}), "range_from": start.isoformat(), "range_to": end.isoformat()}
+            if starts_at:
+                extra["not_before"] = starts_at  # for components.ChangedSince
             for from_date, to_date in windows(start, end, self._window_days):
                 yield StreamSlice(
                     partition={**company.partition, "from_date": from_date.isoformat(), "to_date": to_date.isoformat()},

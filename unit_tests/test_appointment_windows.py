@@ -91,3 +91,12 @@ def test_records_carry_their_company_id(timify):
     timify.appointments[COMPANY_A] = [appointment(COMPANY_A, 1, "2026-03-01T08:00:00Z")]
     output = run_read(make_config(), ["appointments"])
     assert [r["company_id"] for r in records_of(output, "appointments")] == [COMPANY_A]
+
+
+def test_the_range_without_lookahead_days_ends_where_the_spec_default_says():
+    from source_timify import SourceTimify
+    from source_timify.incremental import DEFAULT_LOOKAHEAD_DAYS
+
+    spec = SourceTimify().spec(logger=None).connectionSpecification
+    assert spec["properties"]["lookahead_days"]["default"] == DEFAULT_LOOKAHEAD_DAYS
+    assert company_date_range({}, "2025-01-01T00:00:00Z", TODAY)[1] == TODAY + timedelta(days=DEFAULT_LOOKAHEAD_DAYS)

@@ -1,5 +1,6 @@
 """A bad config is refused with one sentence naming the field and what to do."""
 
+import copy
 from datetime import datetime, timezone
 
 import pytest
@@ -81,3 +82,14 @@ def test_a_secret_of_the_wrong_type_is_refused_without_echoing_it():
     problem = config_problem({"app_id": "id", "app_secret": 918273645}, SPEC, now=NOW)
     assert "`app_secret`" in problem and "must be a string" in problem
     assert "918273645" not in problem
+
+
+def test_range_hints_state_the_bounds_the_spec_sets():
+    spec = copy.deepcopy(SPEC)
+    spec["properties"]["page_size"]["maximum"] = 500
+    problem = config_problem({**GOOD, "page_size": 501}, spec)
+    assert "1 to 500" in problem
+    for field in ("lookahead_days", "page_size", "num_workers"):
+        bounds = SPEC["properties"][field]
+        problem = config_problem({**GOOD, field: bounds["maximum"] + 1}, SPEC)
+        assert f"{bounds['minimum']} to {bounds['maximum']}" in problem, field
