@@ -15,17 +15,20 @@ The per-company incremental state is in `incremental.py`.
 """
 
 import email.utils
+import functools
 import logging
 import threading
 import time
 import weakref
 from dataclasses import InitVar, dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 from urllib.parse import parse_qs, urlsplit
 
 import orjson
 import requests
+import yaml
 from airbyte_cdk.models import FailureType
 from airbyte_cdk.sources.declarative.auth.declarative_authenticator import DeclarativeAuthenticator
 from airbyte_cdk.sources.declarative.extractors.record_extractor import RecordExtractor
@@ -50,13 +53,19 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 logger = logging.getLogger("airbyte")
 
 APP_OVERVIEW = "TIMIFY Developer Platform > Apps > your app > App Overview"
-DEFAULT_SUBDOMAIN = "api"
+
+
+@functools.lru_cache(maxsize=1)
+def _url_base() -> InterpolatedString:
+    manifest = yaml.safe_load((Path(__file__).parent / "manifest.yaml").read_text())
+    return InterpolatedString.create(manifest["definitions"]["requester"]["url_base"], parameters={})
 
 
 def base_url(config: Mapping[str, Any]) -> str:
-    """`base_url` when set, else https://{subdomain}.timify.com, without a trailing slash."""
-    url = config.get("base_url") or f"https://{config.get('subdomain') or DEFAULT_SUBDOMAIN}.timify.com"
-    return url.rstrip("/")
+    """The TIMIFY host every request goes to: the manifest's `url_base` (`base_url` when set, else
+    https://{subdomain}.timify.com, without a trailing slash), evaluated for `config`, so that the
+    login and the direct lookups can never go to another host than the streams."""
+    return str(_url_base().eval(config))
 
 
 def _config_error(message: str, detail: str = "") -> AirbyteTracedException:
