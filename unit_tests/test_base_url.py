@@ -13,7 +13,6 @@ from unit_tests.timify_responses import company, login, page
     [
         ({}, "https://api.timify.com"),
         ({"subdomain": "acme"}, "https://acme.timify.com"),
-        ({"subdomain": ""}, "https://api.timify.com"),
         ({"base_url": "http://127.0.0.1:8080/"}, "http://127.0.0.1:8080"),
     ],
 )
