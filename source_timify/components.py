@@ -19,14 +19,12 @@ import functools
 import logging
 import threading
 import time
-import weakref
 from dataclasses import InitVar, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 from urllib.parse import parse_qs, urlsplit
 
-import orjson
 import requests
 import yaml
 from airbyte_cdk.models import FailureType
@@ -49,6 +47,8 @@ from airbyte_cdk.sources.streams.http.error_handlers.response_models import (
 from airbyte_cdk.sources.types import Config, Record, StreamSlice, StreamState
 from airbyte_cdk.utils.airbyte_secrets_utils import add_to_secrets
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+
+from source_timify.cdk_workarounds import parse_json_once
 
 logger = logging.getLogger("airbyte")
 
@@ -271,32 +271,6 @@ class TimifyAuthenticator(DeclarativeAuthenticator):
             "and the network.",
             detail=f"{type(error).__name__} while logging in",
         )
-
-
-def parse_json_once(response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
-    """Response hook: the body is parsed once, with orjson, however many readers ask.
-
-    The error handler, the record extractor and the paginator each call `response.json()` on
-    every page; three stdlib parses of a 2 MB page were a fifth of a sync's CPU time. A body
-    that is not JSON falls back to requests' own parser, which raises the error callers expect.
-    """
-    # The closure must not hold the response itself (nor its bound `json`): a response that
-    # refers to itself through a cycle is freed only by the garbage collector, not when the last
-    # reader drops it, and a sync would pile up pages in memory.
-    content = response.content
-    this = weakref.ref(response)
-    parsed: List[Any] = []
-
-    def json_once(**json_kwargs: Any) -> Any:
-        if not parsed:
-            try:
-                parsed.append(orjson.loads(content))
-            except orjson.JSONDecodeError:
-                return requests.Response.json(this(), **json_kwargs)
-        return parsed[0]
-
-    response.json = json_once  # type: ignore[method-assign]
-    return response
 
 
 # ---------------------------------------------------------------------------------------------

@@ -5,9 +5,8 @@ Airbyte LOG message, shown in the Airbyte UI's sync log and in a terminal): the 
 so far, the companies whose every partition is read, and per stream the partitions read out of
 those listed so far ("still listing" while the stream is still listing them), or whether it
 waits, is done or stopped.
-- SyncProgress: the counts, fed by the read loop (records, stream statuses) and by
-  `observe_partitions` (partitions).
-- observe_partitions: sees the partitions pass through the CDK's queue (main thread only).
+- SyncProgress: the counts, fed by the read loop (records, stream statuses) and by the CDK's
+  queue (partitions: `cdk_workarounds.observe_queue` hands it every item, in the main thread).
 - ProgressLog: the thread that writes the line at the interval, even while no record arrives.
 """
 
@@ -127,22 +126,6 @@ class SyncProgress:
             return "listing partitions"
         still = "" if stream in self._listing_done else " (still listing)"
         return f"{read} of {listed} partitions read{still}, {records}"
-
-
-def observe_partitions(queue: Any, progress: SyncProgress) -> None:
-    """Let `progress` see every item the read loop takes from the CDK's queue.
-
-    The CDK reports partitions nowhere else; its read loop is the queue's only consumer, so this
-    runs in the main thread, at the cost of one type check per record.
-    """
-    get = queue.get
-
-    def get_and_observe(*args: Any, **kwargs: Any) -> Any:
-        item = get(*args, **kwargs)
-        progress.observe(item)
-        return item
-
-    queue.get = get_and_observe
 
 
 class ProgressLog:

@@ -1,37 +1,27 @@
 """`source-timify`: the Airbyte protocol entry point (spec, check, discover, read)."""
 
 import ctypes
-import logging
 import sys
 from typing import Any, List, Mapping
 
 from airbyte_cdk.entrypoint import PRINT_BUFFER, AirbyteEntrypoint
 from airbyte_cdk.models import (
-    AirbyteMessage,
     AirbyteMessageSerializer,
     ConnectorSpecification,
     FailureType,
-    Type,
 )
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 import orjson
 
+from source_timify import cdk_workarounds
 from source_timify.config_validation import config_problem, read_config_file
 from source_timify.source import SourceTimify
 
 
 class TimifyEntrypoint(AirbyteEntrypoint):
     def __init__(self, source: SourceTimify) -> None:
-        # The CDK's memory monitor announces its thresholds at INFO as the first line of every
-        # command (spec included): nothing a user can act on. Only that announcement is muted;
-        # the monitor still runs during a read and still warns or fails when memory runs short.
-        airbyte_logger = logging.getLogger("airbyte")
-        level = airbyte_logger.level
-        airbyte_logger.setLevel(max(level, logging.WARNING))
-        try:
+        with cdk_workarounds.quiet_memory_monitor():
             super().__init__(source)
-        finally:
-            airbyte_logger.setLevel(level)
 
     @staticmethod
     def validate_connection(source_spec: ConnectorSpecification, config: Mapping[str, Any]) -> None:
@@ -39,26 +29,6 @@ class TimifyEntrypoint(AirbyteEntrypoint):
         if problem:
             raise AirbyteTracedException(message=problem, failure_type=FailureType.config_error)
         AirbyteEntrypoint.validate_connection(source_spec, config)
-
-
-_cdk_message_to_string = AirbyteEntrypoint.airbyte_message_to_string
-
-
-def record_to_string(message: AirbyteMessage) -> str:
-    """Serialise RECORD messages with their null fields kept.
-
-    The CDK's serialiser drops top-level keys whose value is None, so `"externalId": null`
-    reached the destination as a missing column value; TIMIFY's records carry many such nulls
-    (`serviceId`, `recurring`, `updatedBy`...), and a record must arrive as TIMIFY sent it.
-    Every other message goes through the CDK's serialiser unchanged.
-    """
-    record = message.record
-    if message.type != Type.RECORD or record is None or record.meta or record.file_reference:
-        return _cdk_message_to_string(message)
-    body = {"stream": record.stream, "data": record.data, "emitted_at": record.emitted_at}
-    if record.namespace is not None:
-        body["namespace"] = record.namespace
-    return orjson.dumps({"type": "RECORD", "record": body}).decode()
 
 
 def _build_source(args: List[str]) -> SourceTimify:
@@ -104,8 +74,7 @@ def run(args: List[str] = None) -> None:
         source = _build_source(args)
         entrypoint = TimifyEntrypoint(source)
         parsed_args = entrypoint.parse_args(args)
-        # The CDK's entrypoint calls this by its class name, so it is replaced there.
-        AirbyteEntrypoint.airbyte_message_to_string = staticmethod(record_to_string)
+        cdk_workarounds.keep_null_fields()
         with PRINT_BUFFER:
             for message in entrypoint.run(parsed_args):
                 # One write per message: concurrent streams must not interleave lines.

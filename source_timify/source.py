@@ -1,8 +1,6 @@
 """The TIMIFY source: the declarative manifest next to this file, loaded by absolute path."""
 
-import ast
 import logging
-import re
 from pathlib import Path
 from typing import Any, Iterator, List, Mapping, Optional
 
@@ -16,12 +14,11 @@ from airbyte_cdk.sources.streams.concurrent.cursor import Cursor
 from airbyte_cdk.sources.types import Config
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
+from source_timify import cdk_workarounds
 from source_timify.components import TimifyAuthenticator
-from source_timify.progress import ProgressLog, SyncProgress, observe_partitions
+from source_timify.progress import ProgressLog, SyncProgress
 
 MANIFEST_PATH = Path(__file__).parent / "manifest.yaml"
-RECORD_QUEUE_SIZE = 2_000
-_UNAVAILABLE = re.compile(r"^Stream \w+ is not available: (.+)$", re.S)
 
 
 class TimifyComponentFactory(ModelToComponentFactory):
@@ -60,24 +57,13 @@ class SourceTimify(YamlDeclarativeSource):
         super().__init__(
             path_to_yaml=str(MANIFEST_PATH), catalog=catalog, config=config, state=state
         )
-        # The CDK builds its factory inside __init__ (with the queue, message repository and state
-        # manager it wires up there) and offers no way to pass one in; streams are built later,
-        # from read/discover/check. Its class is swapped for the subclass above, which adds only
-        # the cursor_class rule. Fail loudly if the CDK stops building exactly this class.
-        if type(self._constructor) is not ModelToComponentFactory:
-            raise RuntimeError(
-                f"airbyte-cdk built a {type(self._constructor).__name__}, not a ModelToComponentFactory: "
-                "source_timify.source.TimifyComponentFactory must be revisited for this CDK version."
-            )
-        self._constructor.__class__ = TimifyComponentFactory
-        # The CDK queues up to 10,000 records between the workers and the writer; TIMIFY's
-        # appointments are large (~10 KB each in memory), and a full queue alone held ~100 MB.
-        # 2,000 keeps the writer as busy (same throughput measured) at a fraction of the memory.
-        queue = getattr(getattr(self, "_concurrent_source", None), "_queue", None)
+        # What the CDK offers no setting for (cdk_workarounds.py, each guarded): the factory that
+        # builds the per-company cursor (streams are built later, from read/discover/check), a
+        # shorter record queue, and the partitions for the progress lines.
+        cdk_workarounds.use_component_factory(self, TimifyComponentFactory)
+        cdk_workarounds.limit_record_queue(self)
         self._progress = SyncProgress()
-        if queue is not None:
-            queue.maxsize = RECORD_QUEUE_SIZE
-            observe_partitions(queue, self._progress)
+        cdk_workarounds.observe_queue(self, self._progress.observe)
 
     def read(
         self,
@@ -100,21 +86,13 @@ class SourceTimify(YamlDeclarativeSource):
                 yield message
 
     def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
-        """The CDK reports a failed check as repr("Stream companies is not available: <reason>"):
-        quoted and prefixed. Our reasons are already the one sentence meant for the user (which
-        field, what to do), so they are passed on as they are."""
+        """The CDK's check, with its failure reasons passed on as they were raised: they are
+        already the one sentence meant for the user (which field, what to do)."""
         status = super().check(logger, config)
         if status.status == Status.SUCCEEDED and config.get("company_ids"):
             status = self._check_company_ids(config)
         if status.status == Status.FAILED and status.message:
-            message = status.message
-            if message[:1] in ("'", '"'):
-                try:
-                    message = str(ast.literal_eval(message))
-                except (ValueError, SyntaxError):
-                    pass
-            match = _UNAVAILABLE.match(message)
-            status.message = match.group(1) if match else message
+            status.message = cdk_workarounds.unwrap_check_message(status.message)
         return status
 
     def _check_company_ids(self, config: Mapping[str, Any]) -> AirbyteConnectionStatus:

@@ -1,7 +1,7 @@
 """What keeps a sync's memory flat: a short record queue between the workers and the writer."""
 
 from source_timify import SourceTimify
-from source_timify.source import RECORD_QUEUE_SIZE
+from source_timify.cdk_workarounds import RECORD_QUEUE_SIZE
 from unit_tests.conftest import make_config
 
 

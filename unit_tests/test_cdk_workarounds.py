@@ -1,0 +1,140 @@
+"""Each workaround of source_timify/cdk_workarounds.py, run through the real CDK: a CDK upgrade
+that breaks one fails here by name, instead of silently turning it off."""
+
+import ast
+import json
+import logging
+import types
+
+import orjson
+import pytest
+import requests
+import requests_mock
+from airbyte_cdk.entrypoint import AirbyteEntrypoint
+from airbyte_cdk.models import Status, SyncMode
+from airbyte_cdk.test.catalog_builder import CatalogBuilder
+from airbyte_cdk.test.entrypoint_wrapper import read
+
+from source_timify import SourceTimify, cdk_workarounds
+from source_timify.cdk_workarounds import CdkChanged
+from source_timify.incremental import CompanyCursor
+from source_timify.run import TimifyEntrypoint
+from source_timify.source import TimifyComponentFactory
+from unit_tests.conftest import days_from_today, make_config, records_of, run_read
+from unit_tests.timify_responses import BASE, appointment, company, error, login, page, register_list, register_login
+
+COMPANY = "5f0000000000000000000001"
+CONFIG = make_config(enterprise_id=None, page_size=2, start_date="2026-01-01", lookahead_days=0)
+
+
+def test_use_component_factory_builds_the_per_company_cursor_the_manifest_names():
+    source = SourceTimify(config=CONFIG)
+    assert type(source._constructor) is TimifyComponentFactory
+    appointments = next(stream for stream in source.streams(CONFIG) if stream.name == "appointments")
+    assert isinstance(appointments.cursor, CompanyCursor)
+
+
+def test_use_component_factory_fails_loudly_when_the_cdk_builds_another_factory():
+    with pytest.raises(CdkChanged, match="use_component_factory"):
+        cdk_workarounds.use_component_factory(types.SimpleNamespace(_constructor=object()), TimifyComponentFactory)
+
+
+def test_use_component_factory_fails_loudly_when_a_method_it_overrides_is_gone_from_the_cdk():
+    class Renamed(TimifyComponentFactory):
+        def _build_a_cursor_the_cdk_no_longer_has(self):
+            pass
+
+    source = SourceTimify(config=CONFIG)
+    source._constructor.__class__ = type(source._constructor).__mro__[1]  # back to the CDK's class
+    with pytest.raises(CdkChanged, match="_build_a_cursor_the_cdk_no_longer_has"):
+        cdk_workarounds.use_component_factory(source, Renamed)
+
+
+def test_limit_record_queue_shortens_the_queue_between_workers_and_writer():
+    source = SourceTimify(config=CONFIG)
+    assert source._concurrent_source._queue.maxsize == cdk_workarounds.RECORD_QUEUE_SIZE
+    with pytest.raises(CdkChanged, match="limit_record_queue"):
+        cdk_workarounds.limit_record_queue(types.SimpleNamespace())
+
+
+def test_observe_queue_sees_every_partition_of_a_real_read():
+    with requests_mock.Mocker() as mocker:
+        register_login(mocker)
+        mocker.get(f"{BASE}/v1/companies", json=page([company(COMPANY)]))
+        register_list(mocker, "/v1/services", [{"id": "5a0000000000000000000001"}], limit=2, company_id=COMPANY)
+        seen = []
+        source = SourceTimify(config=CONFIG)
+        cdk_workarounds.observe_queue(source, seen.append)
+        catalog = CatalogBuilder().with_stream("services", SyncMode.full_refresh).build()
+        output = read(source, CONFIG, catalog)
+    assert records_of(output, "services")
+    assert any(type(item).__name__ == "PartitionCompleteSentinel" for item in seen)
+    with pytest.raises(CdkChanged, match="observe_queue"):
+        cdk_workarounds.observe_queue(types.SimpleNamespace(_concurrent_source=None), seen.append)
+
+
+def test_the_cdk_still_wraps_a_failed_check_the_way_unwrap_check_message_undoes():
+    with requests_mock.Mocker() as mocker:
+        register_login(mocker)
+        mocker.get(f"{BASE}/v1/companies", status_code=403, json=error("FORBIDDEN", "The app may not list companies"))
+        source = SourceTimify(config=CONFIG)
+        raw = super(SourceTimify, source).check(logging.getLogger("airbyte"), CONFIG)
+        ours = source.check(logging.getLogger("airbyte"), CONFIG)
+    assert raw.status == ours.status == Status.FAILED
+    # The CDK's shape: repr("Stream companies is not available: <reason>").
+    assert str(ast.literal_eval(raw.message)).startswith("Stream companies is not available: ")
+    assert ours.message == cdk_workarounds.unwrap_check_message(raw.message)
+    assert ours.message.startswith("TIMIFY refused /v1/companies") and "Stream companies" not in ours.message
+
+
+def test_keep_null_fields_makes_the_cdk_entry_point_print_records_with_their_nulls(tmp_path, monkeypatch):
+    monkeypatch.setattr(AirbyteEntrypoint, "airbyte_message_to_string", AirbyteEntrypoint.airbyte_message_to_string)
+    config_path, catalog_path = tmp_path / "config.json", tmp_path / "catalog.json"
+    config_path.write_text(json.dumps(CONFIG))
+    catalog_path.write_text(json.dumps({"streams": [{
+        "stream": {"name": "companies", "json_schema": {}, "supported_sync_modes": ["full_refresh"]},
+        "sync_mode": "full_refresh", "destination_sync_mode": "overwrite",
+    }]}))
+    args = ["read", "--config", str(config_path), "--catalog", str(catalog_path)]
+    cdk_workarounds.keep_null_fields()
+    with requests_mock.Mocker() as mocker:
+        register_login(mocker)
+        mocker.get(f"{BASE}/v1/companies", json=page([company(COMPANY, slug=None)]))
+        source = SourceTimify(config=CONFIG, catalog=SourceTimify.read_catalog(str(catalog_path)))
+        entrypoint = TimifyEntrypoint(source)
+        lines = list(entrypoint.run(entrypoint.parse_args(args)))
+    records = [json.loads(line)["record"]["data"] for line in lines if '"type":"RECORD"' in line]
+    assert records and records[0]["id"] == COMPANY
+    assert "slug" in records[0] and records[0]["slug"] is None
+
+
+def test_quiet_memory_monitor_mutes_only_the_thresholds_announcement(caplog):
+    with caplog.at_level(logging.INFO, logger="airbyte"):
+        TimifyEntrypoint(SourceTimify(config=CONFIG))
+    assert not [r for r in caplog.records if "MemoryMonitor" in r.getMessage()]
+    # Without the workaround the CDK does announce it (so the assertion above can fail).
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="airbyte"):
+        AirbyteEntrypoint(SourceTimify(config=CONFIG))
+    assert [r for r in caplog.records if "MemoryMonitor" in r.getMessage()]
+
+
+def test_parse_json_once_has_every_page_of_a_real_read_parsed_once(monkeypatch):
+    parses = []
+    counting = types.SimpleNamespace(loads=lambda content: parses.append(1) or orjson.loads(content), JSONDecodeError=orjson.JSONDecodeError)
+    monkeypatch.setattr(cdk_workarounds, "orjson", counting)
+    stdlib_parses = []
+    real_json = requests.Response.json
+    monkeypatch.setattr(requests.Response, "json", lambda self, **kw: stdlib_parses.append(self.request.method) or real_json(self, **kw))
+    today = days_from_today(0)
+    config = {**CONFIG, "start_date": today}  # lookahead_days 0: one window, today
+    appointments = [appointment(COMPANY, n, f"{today}T10:00:00Z") for n in range(5)]  # 3 pages of 2
+    with requests_mock.Mocker() as mocker:
+        mocker.post(f"{BASE}/v1/auth/token", json=login())
+        mocker.get(f"{BASE}/v1/companies", json=page([company(COMPANY)]))
+        register_list(mocker, "/v1/appointments", appointments, limit=2, company_id=COMPANY)
+        output = run_read(config, ["appointments"])
+    assert len(records_of(output, "appointments")) == 5
+    pages_read = [r for r in mocker.request_history if r.method == "GET"]
+    assert len(parses) == len(pages_read)  # once per page, by orjson
+    assert "GET" not in stdlib_parses  # a page is never parsed again by requests' own parser (the login is)
