@@ -42,7 +42,16 @@ class ApiError(Exception):
         self.status, self.code, self.message, self.headers = status, code, message, headers or {}
 
 
-def error_body(code, message):
+# The flat shape's `name` per HTTP status (TIMIFY's reference shows BadRequestError).
+ERROR_NAMES = {400: "BadRequestError", 401: "UnauthorizedError", 403: "ForbiddenError", 404: "NotFoundError",
+               405: "MethodNotAllowedError", 429: "TooManyRequestsError"}
+
+
+def error_body(code, message, shape="nested", status=500):
+    """An error body in the older nested shape, or the reference's flat one."""
+    if shape == "flat":
+        return json.dumps({"error": message, "name": ERROR_NAMES.get(status, "InternalServerError"),
+                           "errorCode": code, "details": {}, "extras": None}).encode()
     return json.dumps({"status": 0, "error": {"code": code, "message": message}}).encode()
 
 
@@ -78,7 +87,7 @@ class Api:
                 return self._auth(req)
             return self._data(req)
         except ApiError as e:
-            return e.status, error_body(e.code, e.message), e.headers
+            return e.status, error_body(e.code, e.message, self.faults.error_shape, e.status), e.headers
 
     # ----- auth --------------------------------------------------------------------------
     def _auth(self, req):
@@ -120,7 +129,11 @@ class Api:
             raise ApiError(404, "NOT_FOUND", "No such endpoint: %s %s" % (req.method, req.path))
         if req.method != "GET":
             raise ApiError(405, "BAD_REQUEST", "Only GET is supported on %s" % path)
-        token, _ = bearer(req.headers)
+        token, form = bearer(req.headers)
+        allowed = self.faults.token_forms
+        if form is not None and allowed != "both" and form != allowed:
+            raise ApiError(401, "TOKEN_INVALID", "The access token must be sent as %s" % (
+                "Authorization: Bearer <token>" if allowed == "bearer" else "authorization: <token>, without Bearer"))
         try:
             self.auth.check(token)
         except AuthError as e:

@@ -16,6 +16,8 @@ KNOBS = {
     "ignore_page": False,         # always serve page 1 (a server bug clients must survive)
     "max_window_days": 31,        # longest appointments window, counted inclusively
     "forbidden_companies": None,  # company ids the app lost access to: their calls get 403
+    "token_forms": "both",        # which `authorization` forms a data call may use: raw, bearer or both
+    "error_shape": "nested",      # error bodies: nested {status, error: {code, message}} or flat (the reference's)
 }
 
 
@@ -42,6 +44,10 @@ class Faults:
             value = (int(n), float(window))
         if name in ("fail_requests",) and value:
             value = {int(k): int(v) for k, v in dict(value).items()}
+        if name == "token_forms" and value not in ("raw", "bearer", "both"):
+            raise ValueError("token_forms must be raw, bearer or both, not %r" % (value,))
+        if name == "error_shape" and value not in ("nested", "flat"):
+            raise ValueError("error_shape must be nested or flat, not %r" % (value,))
         if name in ("drop_connection_on", "malformed_json_on", "forbidden_companies") and value:
             value = {v if name == "forbidden_companies" else int(v) for v in value}
         object.__setattr__(self, name, value)

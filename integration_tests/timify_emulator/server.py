@@ -14,23 +14,25 @@ from urllib.parse import parse_qsl, urlsplit
 from .api import AUTH_PATHS, JSON, Request, bearer, error_body
 
 REDACT = ("token", "secret", "authorization", "password")
-FAULT_BODIES = {
-    500: (error_body("INTERNAL", "Internal server error"), JSON),
+FAULT_BODIES = {  # None: a JSON error body in the emulator's error shape
+    500: (("INTERNAL", "Internal server error"), JSON),
     502: (b"<html><body><h1>502 Bad Gateway</h1></body></html>", {"Content-Type": "text/html"}),
     503: (b"", {}),
-    504: (error_body("INTERNAL", "Gateway timeout"), JSON),
+    504: (("INTERNAL", "Gateway timeout"), JSON),
 }
 ERROR_CODES = {400: "BAD_REQUEST", 401: "TOKEN_INVALID", 403: "FORBIDDEN", 404: "NOT_FOUND", 429: "RATE_LIMITED"}
 
 
-def fault_response(status):
+def fault_response(status, shape="nested"):
     if status in FAULT_BODIES:
         body, headers = FAULT_BODIES[status]
+        if isinstance(body, tuple):
+            body = error_body(body[0], body[1], shape, status)
         return status, body, dict(headers)
     headers = dict(JSON)
     if status == 429:
         headers["Retry-After"] = "1"
-    return status, error_body(ERROR_CODES.get(status, "INTERNAL"), "Injected fault"), headers
+    return status, error_body(ERROR_CODES.get(status, "INTERNAL"), "Injected fault", shape, status), headers
 
 
 class Traffic:
@@ -149,7 +151,7 @@ class _Handler(BaseHTTPRequestHandler):
             if forced is None and faults.roll_5xx():
                 forced = faults.pick_5xx()
             if forced is not None:
-                status, out, extra = fault_response(forced)
+                status, out, extra = fault_response(forced, faults.error_shape)
             else:
                 core.before_data_request({"method": self.command, "path": path, "query": dict(query),
                                           "company_id": headers.get("company-id"), "n": n})
