@@ -19,7 +19,8 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Set, Tuple
 import requests
 from airbyte_cdk.models import AirbyteMessage, AirbyteRecordMessage, Type
 
-from source_timify.components import DELETED_AT, TimifyAuthenticator, base_url, iso_seconds, timify_now
+from source_timify.components import DELETED_AT, TimifyAuthenticator, base_url, error_text, iso_seconds
+from source_timify.session import TimifySession
 
 logger = logging.getLogger("airbyte")
 
@@ -130,9 +131,10 @@ class CancelledAppointments:
     within it while the sync ran: the next sync emits those as updates). An id TIMIFY could not be
     asked about stays tracked, to be asked next time: a deletion is never guessed."""
 
-    def __init__(self, config: Mapping[str, Any], stream_name: str) -> None:
+    def __init__(self, config: Mapping[str, Any], stream_name: str, session: TimifySession) -> None:
         self._config = config
         self._stream_name = stream_name
+        self._session = session
 
     def check(
         self, company: str, missing: Set[str], upcoming_from: str, range_to: str
@@ -156,7 +158,7 @@ class CancelledAppointments:
             )
         if deleted:
             logger.info(f"{len(deleted)} upcoming appointment(s) of company {company} were cancelled (deleted in TIMIFY).")
-        now = iso_seconds(timify_now(self._config))
+        now = iso_seconds(self._session.now())
         return [self._deletion(company, appointment_id, now) for appointment_id in deleted], still_upcoming
 
     def _deletion(self, company: str, appointment_id: str, now: str) -> AirbyteMessage:
@@ -169,7 +171,7 @@ class CancelledAppointments:
     def _lookup(self, company: str, ids: List[str]) -> Optional[Dict[str, str]]:
         """The ids among `ids` that TIMIFY still has, with their UTC dates, or None if it could
         not be asked."""
-        authenticator = TimifyAuthenticator(config=self._config, parameters={})
+        authenticator = TimifyAuthenticator(config=self._config, parameters={}, session=self._session)
         url = f"{base_url(self._config)}/v1/appointments"
         params = {"ids": ",".join(ids), "page": 1, "limit": len(ids)}
         headers = {"company-id": company, "accept": "application/json"}
@@ -197,9 +199,10 @@ class CancelledAppointments:
                 break
             retry_after = response.headers.get("Retry-After") if response is not None else None
             time.sleep(float(retry_after) if retry_after and retry_after.isdigit() else min(2 ** attempt, 30))
-        status = response.status_code if response is not None else "no answer"
+        said = error_text(response)
+        status = f"HTTP {response.status_code}{': ' + said if said else ''}" if response is not None else "no answer"
         logger.warning(
             f"Could not ask TIMIFY whether {len(ids)} appointment(s) of company {company} were cancelled "
-            f"(HTTP {status}); the next sync asks again."
+            f"({status}); the next sync asks again."
         )
         return None

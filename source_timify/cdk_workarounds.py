@@ -7,6 +7,7 @@ runs each one through the real CDK, so a CDK upgrade that breaks one fails a tes
 
 | workaround | why | unnecessary once the CDK... |
 |---|---|---|
+| carry_in_config | the source's session (session.py) must reach every component, also those of the parent streams' own factory | passes source-level context to components |
 | use_component_factory | per-company cursor (incremental.CompanyCursor) | lets a manifest name a custom concurrent cursor, or a source pass its own component factory |
 | limit_record_queue | a full 10,000-record queue of appointments held ~100 MB | makes the record queue's size a setting |
 | observe_queue | progress lines need the partitions, which the CDK reports nowhere | reports partition progress (or offers a hook) |
@@ -22,7 +23,7 @@ import logging
 import queue
 import re
 import weakref
-from typing import Any, Callable, Iterator, List
+from typing import Any, Callable, Iterator, List, Mapping
 
 import orjson
 import requests
@@ -42,6 +43,16 @@ class CdkChanged(RuntimeError):
             f"airbyte-cdk changed under source_timify.cdk_workarounds.{workaround}: {what}. "
             "Revisit that workaround for this CDK version (see the table in cdk_workarounds.py)."
         )
+
+
+def carry_in_config(source: Any, wrap: Callable[[Mapping[str, Any]], Mapping[str, Any]]) -> None:
+    """Replace the config the source builds every component with (`_config`: the CDK builds its
+    streams from it, not from the config handed to read/check/discover) by `wrap(config)`. A
+    source built without a config (`spec`) builds no component and is left alone."""
+    if not hasattr(source, "_config"):
+        raise CdkChanged("carry_in_config", "the source has no `_config` (the config its streams are built from)")
+    if isinstance(source._config, Mapping):
+        source._config = wrap(source._config)
 
 
 def use_component_factory(source: Any, factory_class: type) -> None:

@@ -17,6 +17,7 @@ The per-company incremental state is in `incremental.py`.
 import email.utils
 import functools
 import logging
+import re
 import threading
 import time
 from dataclasses import InitVar, dataclass, field
@@ -49,6 +50,7 @@ from airbyte_cdk.utils.airbyte_secrets_utils import add_to_secrets
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from source_timify.cdk_workarounds import parse_json_once
+from source_timify.session import TimifySession, credentials_key, session_of
 
 logger = logging.getLogger("airbyte")
 
@@ -78,56 +80,47 @@ def _config_error(message: str, detail: str = "") -> AirbyteTracedException:
     )
 
 
-def _error_text(response: requests.Response) -> str:
+def error_text(response: Optional[requests.Response]) -> str:
+    """TIMIFY's own message in an error response, whatever the body's shape; "" when it has none.
+
+    - the reference's flat shape: `{"error": "<message>", "name", "errorCode", "details"}`;
+    - the older nested one: `{"status": 0, "error": {"code", "message"}}`;
+    - `{"message": "..."}`, an HTML page (its <title> or first heading), plain text, or nothing.
+    """
+    if response is None:
+        return ""
     try:
-        error = response.json().get("error") or {}
-        return str(error.get("message") or error.get("code") or "")
+        body = response.json()
+    except Exception:
+        body = None
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict):
+            return str(error.get("message") or error.get("code") or "").strip()
+        if isinstance(error, str) and error.strip():
+            return error.strip()
+        for key in ("message", "errorCode", "name"):
+            if isinstance(body.get(key), str) and body[key].strip():
+                return body[key].strip()
+        return ""
+    try:
+        text = response.text or ""
     except Exception:
         return ""
+    match = _HTML_TITLE.search(text)
+    if match:
+        return " ".join(match.group(1).split())
+    if "<" in text:
+        return ""
+    return " ".join(text.split())[:200]
+
+
+_HTML_TITLE = re.compile(r"<(?:title|h1)[^>]*>(.*?)</(?:title|h1)>", re.I | re.S)
 
 
 # ---------------------------------------------------------------------------------------------
 # Authentication
 # ---------------------------------------------------------------------------------------------
-
-
-class _TokenCache:
-    """One access token per (host, App ID), shared by every stream and partition of a sync, the
-    login refusal, if any (credentials refused once are not tried again by every stream), and
-    TIMIFY's clock as its login responses' `Date` headers tell it."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.tokens: Dict[Tuple[str, str], Tuple[str, float]] = {}
-        self.refusals: Dict[Tuple[str, str], str] = {}
-        self.sync_started: Dict[Tuple[str, str], float] = {}  # TIMIFY's clock at the first login
-        self.clock_offsets: Dict[Tuple[str, str], float] = {}  # TIMIFY's clock minus ours
-
-    def clear(self) -> None:
-        with self.lock:
-            self.tokens.clear()
-            self.refusals.clear()
-            self.sync_started.clear()
-            self.clock_offsets.clear()
-
-
-_TOKENS = _TokenCache()
-
-
-def _credentials_key(config: Mapping[str, Any]) -> Tuple[str, str]:
-    return base_url(config), str(config.get("app_id", ""))
-
-
-def timify_sync_start(config: Mapping[str, Any]) -> Optional[float]:
-    """When this sync began on TIMIFY's clock (epoch seconds): the `Date` header of its first
-    login, whole seconds, so never later than TIMIFY's time when the first list was read.
-    None before any login."""
-    return _TOKENS.sync_started.get(_credentials_key(config))
-
-
-def timify_now(config: Mapping[str, Any]) -> float:
-    """TIMIFY's clock now (epoch seconds): ours, corrected by what the last login's `Date` said."""
-    return time.time() + _TOKENS.clock_offsets.get(_credentials_key(config), 0.0)
 
 
 def _server_time(response: requests.Response) -> Optional[float]:
@@ -137,15 +130,38 @@ def _server_time(response: requests.Response) -> Optional[float]:
         return None
 
 
+def _access_token(payload: Any) -> Optional[str]:
+    """The token of a login response: `accessToken`, else `token`, at the top or under `data`."""
+    for body in (payload, payload.get("data") if isinstance(payload, dict) else None):
+        if isinstance(body, dict):
+            for key in ("accessToken", "token"):
+                if isinstance(body.get(key), str) and body[key]:
+                    return body[key]
+    return None
+
+
+def _login_field(payload: Any, key: str) -> Any:
+    if isinstance(payload, dict) and key in payload:
+        return payload[key]
+    data = payload.get("data") if isinstance(payload, dict) else None
+    return data.get(key) if isinstance(data, dict) else None
+
+
 @dataclass
 class TimifyAuthenticator(DeclarativeAuthenticator):
-    """Sends the raw access token in the `Authorization` header (TIMIFY's form, no `Bearer`).
+    """Signs every request with the access token, in the form TIMIFY accepts.
 
     The token comes from `POST /v1/auth/token` with a JSON body `{appid, appsecret}`. It lives
     `expires` seconds (a short default when the field is missing) and is renewed a minute before
-    it runs out (a tenth of its lifetime for short-lived tokens). The CDK calls `refresh_and_set_access_token()` after a 401 on a data call
-    (the manifest's REFRESH_TOKEN_THEN_RETRY): that logs in again unless another thread already did.
-    Every request it signs also gets the `parse_json_once` response hook.
+    it runs out (a tenth of its lifetime for short-lived tokens). It is sent as
+    `Authorization: Bearer <token>`, the form TIMIFY's reference documents; a server that refuses a
+    freshly issued token in that form gets the raw token (the form TIMIFY's older clients send)
+    for the rest of the sync, without another login. The CDK calls `refresh_and_set_access_token()`
+    after a 401 on a data call (the manifest's REFRESH_TOKEN_THEN_RETRY): that switches the form
+    while no request in the current one has been accepted, and otherwise logs in again unless
+    another worker already did. Every request it signs also gets the `parse_json_once` response hook.
+
+    The token, the form and TIMIFY's clock belong to the source's `session` (session.py).
     """
 
     config: Config
@@ -154,9 +170,16 @@ class TimifyAuthenticator(DeclarativeAuthenticator):
     safety_margin_seconds: Union[int, str] = 60
     login_timeout_seconds: Union[int, str] = 30
     login_attempts: Union[int, str] = 5
+    session: Optional[TimifySession] = None
 
     def __post_init__(self, parameters: Mapping[str, Any]) -> None:
-        self._key = _credentials_key(self.config)
+        self._host = base_url(self.config)
+        if self.session is None:
+            self.session = session_of(self.config)
+
+    @property
+    def _key(self) -> Any:
+        return credentials_key(self._host, self.config)
 
     @property
     def auth_header(self) -> str:
@@ -167,41 +190,65 @@ class TimifyAuthenticator(DeclarativeAuthenticator):
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         request = super().__call__(request)
         request.register_hook("response", parse_json_once)
+        request.register_hook("response", self._note_accepted_form)
         return request
+
+    def _note_accepted_form(self, response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+        session = self.session
+        if response.status_code != 401 and not session.form_confirmed:
+            sent = response.request.headers.get("Authorization", "") if response.request is not None else ""
+            with session.lock:
+                cached = session.tokens.get(self._key)
+                if cached and sent == session.authorization(cached[0]):
+                    session.form_confirmed = True
+        return response
 
     @property
     def token(self) -> str:
-        with _TOKENS.lock:
-            cached = _TOKENS.tokens.get(self._key)
-            if cached and time.monotonic() < cached[1]:
-                return cached[0]
-            return self._login()
+        session = self.session
+        with session.lock:
+            cached = session.tokens.get(self._key)
+            access_token = cached[0] if cached and time.monotonic() < cached[1] else self._login()
+            return session.authorization(access_token)
 
     def refresh_and_set_access_token(self) -> None:
+        session = self.session
         # Several workers may be refused the same dead token at once: the first logs in, the
         # others find a new token once they get the lock and use it.
-        refused = _TOKENS.tokens.get(self._key)
-        with _TOKENS.lock:
-            if _TOKENS.tokens.get(self._key) is refused:
-                self._login()
+        refused = session.tokens.get(self._key)
+        with session.lock:
+            current = session.tokens.get(self._key)
+            if current is not refused:
+                return
+            if current and not session.form_confirmed and session.switched_for != current[0]:
+                # TIMIFY refused a token it has just issued: it wants the other form.
+                logger.info(
+                    f"TIMIFY refused the access token in the {session.token_form} form; sending it in "
+                    f"the {session.other_form()} form for the rest of the sync."
+                )
+                session.token_form, session.switched_for = session.other_form(), current[0]
+                return
+            self._login()
 
     def _login(self) -> str:
-        """Exchange the credentials for a token and cache it. Callers hold `_TOKENS.lock`.
+        """Exchange the credentials for a token and cache it. Callers hold `session.lock`.
 
         A config error (credentials refused, host unreachable) is remembered for the rest of the
-        sync: every later stream fails at once with the same sentence instead of retrying.
+        command: every later stream fails at once with the same sentence instead of retrying.
+        Other credentials (a corrected App Secret) are tried at once.
         """
-        if self._key in _TOKENS.refusals:
-            raise _config_error(_TOKENS.refusals[self._key])
+        refusals = self.session.refusals
+        if self._key in refusals:
+            raise _config_error(refusals[self._key])
         try:
             return self._exchange()
         except AirbyteTracedException as error:
             if error.failure_type == FailureType.config_error:
-                _TOKENS.refusals[self._key] = error.message
+                refusals[self._key] = error.message
             raise
 
     def _exchange(self) -> str:
-        url = f"{self._key[0]}/v1/auth/token"
+        url = f"{self._host}/v1/auth/token"
         body = {"appid": self.config.get("app_id"), "appsecret": self.config.get("app_secret")}
         response = None
         for attempt in range(int(self.login_attempts)):
@@ -220,52 +267,50 @@ class TimifyAuthenticator(DeclarativeAuthenticator):
                     break
             time.sleep(min(2**attempt, 30))
         assert response is not None
+        said = error_text(response)
+        timify_said = f" (TIMIFY said: {said})" if said else ""
         if response.status_code in (400, 401, 403):
             raise _config_error(
-                "TIMIFY rejected the App ID or App Secret: copy both again from the "
+                f"TIMIFY rejected the App ID or App Secret{timify_said}: copy both again from the "
                 f"{APP_OVERVIEW} (a rotated App Secret invalidates the old one at once).",
-                detail=f"login answered HTTP {response.status_code} {_error_text(response)}",
+                detail=f"login answered HTTP {response.status_code}",
             )
         if response.status_code == 404:
             raise _config_error(
-                f"{self._key[0]} has no TIMIFY login endpoint (HTTP 404): check `subdomain` "
+                f"{self._host} has no TIMIFY login endpoint (HTTP 404){timify_said}: check `subdomain` "
                 "(default api) and `base_url`."
             )
         if response.status_code != 200:
-            message = f"TIMIFY's login failed with HTTP {response.status_code}; try again later."
-            raise AirbyteTracedException(
-                message=message,
-                internal_message=f"{message} ({_error_text(response)})",
-                failure_type=FailureType.transient_error,
-            )
+            message = f"TIMIFY's login failed with HTTP {response.status_code}{timify_said}; try again later."
+            raise AirbyteTracedException(message=message, internal_message=message, failure_type=FailureType.transient_error)
         try:
             payload = response.json()
-            access_token = payload["accessToken"]
         except Exception:
+            payload = None
+        access_token = _access_token(payload)
+        if access_token is None:
             raise _config_error(
-                f"{self._key[0]} answered the login without an access token: check `subdomain` and `base_url`."
-            ) from None
+                f"{self._host} answered the login without an access token: check `subdomain` and `base_url`."
+            )
         add_to_secrets(access_token)
-        if payload.get("refreshToken"):
-            add_to_secrets(payload["refreshToken"])
-        lifetime = payload.get("expires")
-        if not isinstance(lifetime, (int, float)) or lifetime <= 0:
+        refresh_token = _login_field(payload, "refreshToken")
+        if isinstance(refresh_token, str) and refresh_token:
+            add_to_secrets(refresh_token)
+        lifetime = _login_field(payload, "expires")
+        if not isinstance(lifetime, (int, float)) or isinstance(lifetime, bool) or lifetime <= 0:
             lifetime = int(self.default_lifetime_seconds)
         # Renew before expiry: a minute early, or a tenth of the lifetime for short-lived tokens,
         # so that a 10 s token serves 9 s (a request that still meets a 401 logs in again).
         margin = min(float(self.safety_margin_seconds), lifetime / 10)
-        _TOKENS.tokens[self._key] = (access_token, time.monotonic() + lifetime - margin)
+        self.session.tokens[self._key] = (access_token, time.monotonic() + lifetime - margin)
         # TIMIFY's clock, for the incremental cursor: a `Date` is whole seconds, stamped before the
         # response reached us, so this errs early (the safe side). Without one, ours stands in.
-        server_time = _server_time(response)
-        received = time.time()
-        _TOKENS.clock_offsets[self._key] = 0.0 if server_time is None else server_time - received
-        _TOKENS.sync_started.setdefault(self._key, received if server_time is None else server_time)
+        self.session.logged_in(_server_time(response), time.time())
         logger.info(f"Logged in to TIMIFY; the access token is valid for {lifetime} s.")
         return access_token
 
     def _unreachable(self, error: Exception) -> AirbyteTracedException:
-        host = urlsplit(self._key[0]).netloc
+        host = urlsplit(self._host).netloc
         return _config_error(
             f"Could not reach TIMIFY at {host}: check `subdomain` (default api), `base_url` "
             "and the network.",
@@ -403,8 +448,11 @@ class PageGuard(RecordExtractor):
     config: Config
     parameters: InitVar[Mapping[str, Any]]
     field_path: List[str] = field(default_factory=lambda: ["data"])
+    session: Optional[TimifySession] = None  # the source's (for the sync's start on TIMIFY's clock)
 
     def __post_init__(self, parameters: Mapping[str, Any]) -> None:
+        if self.session is None:
+            self.session = session_of(self.config)
         self._reads: Dict[str, _ListRead] = {}
         self._lock = threading.Lock()
 
@@ -462,9 +510,10 @@ class PageGuard(RecordExtractor):
         """The records not emitted yet in this read, and whether this page shows the list changed:
         a record already seen in this pass (the list shifted), or one first seen here with an
         `updatedAt` from this sync (changed while the sync ran)."""
-        since = timify_sync_start(self.config) if check else None
+        session = self.session
+        since = session.sync_start() if check else None
         since_text = iso_seconds(since) if since is not None else None
-        until_text = iso_seconds(timify_now(self.config) + 60) if since is not None else None
+        until_text = iso_seconds(session.now() + 60) if since is not None else None
         emitted, pass_ids, out, changed = read.emitted, read.pass_ids, [], False
         for record in records:
             record_id = record.get("id") if isinstance(record, dict) else None
@@ -669,18 +718,6 @@ class AddCompanyId(RecordTransformation):
 # ---------------------------------------------------------------------------------------------
 
 
-class _Outage:
-    """Since when every answer from TIMIFY has been a server error or no answer, across all
-    workers of the sync (None while requests succeed)."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.since: Optional[float] = None
-
-
-_OUTAGE = _Outage()
-
-
 @dataclass
 class OutageCutoff(DefaultErrorHandler):
     """The manifest's error handling, plus one rule: once TIMIFY has answered nothing but server
@@ -694,9 +731,12 @@ class OutageCutoff(DefaultErrorHandler):
     """
 
     outage_seconds: Union[int, str] = 120
+    session: Optional[TimifySession] = None  # the source's: the outage clock is shared by its workers
 
     def __post_init__(self, parameters: Mapping[str, Any]) -> None:
         super().__post_init__(parameters)
+        if self.session is None:
+            self.session = session_of(self.config)
         # The factory adds this catch-all to DefaultErrorHandler; a custom handler must add it.
         self.response_filters = list(self.response_filters or []) + [
             HttpResponseFilter(config=self.config, parameters={})
@@ -706,20 +746,22 @@ class OutageCutoff(DefaultErrorHandler):
     def interpret_response(
         self, response_or_exception: Optional[Union[requests.Response, Exception]]
     ) -> ErrorResolution:
-        resolution = _naming_the_company(super().interpret_response(response_or_exception), response_or_exception)
+        resolution = super().interpret_response(response_or_exception)
+        resolution = _naming_the_company(_with_timify_message(resolution, response_or_exception), response_or_exception)
         server_failed = resolution.response_action == ResponseAction.RETRY and (
             not isinstance(response_or_exception, requests.Response)
             or response_or_exception.status_code >= 500
         )
         now = time.monotonic()
-        with _OUTAGE.lock:
+        session = self.session
+        with session.outage_lock:
             if not server_failed:
                 if resolution.response_action == ResponseAction.SUCCESS:
-                    _OUTAGE.since = None
+                    session.outage_since = None
                 return resolution
-            if _OUTAGE.since is None:
-                _OUTAGE.since = now
-            lasted = now - _OUTAGE.since
+            if session.outage_since is None:
+                session.outage_since = now
+            lasted = now - session.outage_since
         if lasted < self._outage_seconds:
             return resolution
         message = (
@@ -731,6 +773,26 @@ class OutageCutoff(DefaultErrorHandler):
             failure_type=FailureType.transient_error,
             error_message=message,
         )
+
+
+TIMIFY_MESSAGE = "{timify_message}"
+
+
+def _with_timify_message(
+    resolution: ErrorResolution, response_or_exception: Optional[Union[requests.Response, Exception]]
+) -> ErrorResolution:
+    """The manifest's messages say `{timify_message}` where TIMIFY's own text goes (its error
+    body's message in either shape; the HTTP status when the body says nothing)."""
+    message = resolution.error_message or ""
+    if TIMIFY_MESSAGE not in message:
+        return resolution
+    response = response_or_exception if isinstance(response_or_exception, requests.Response) else None
+    said = error_text(response) or (f"HTTP {response.status_code}" if response is not None else "no answer")
+    return ErrorResolution(
+        response_action=resolution.response_action,
+        failure_type=resolution.failure_type,
+        error_message=message.replace(TIMIFY_MESSAGE, said.rstrip(".")),
+    )
 
 
 def _naming_the_company(

@@ -40,7 +40,8 @@ from source_timify.cancellations import (
     decode_ids,
     encode_ids,
 )
-from source_timify.components import ISO_SECONDS, _as_iso_seconds, iso_seconds, timify_sync_start
+from source_timify.components import ISO_SECONDS, _as_iso_seconds, iso_seconds
+from source_timify.session import TimifySession, session_of
 
 logger = logging.getLogger("airbyte")
 
@@ -184,10 +185,12 @@ class CompanyCursor(Cursor):
         cursor_field: str = "updatedAt",
         lookback_seconds: Union[int, str] = 300,
         track_cancellations: bool = False,
+        session: Optional[TimifySession] = None,
     ) -> None:
         self._stream_name = stream_name
         self._partition_router = partition_router
         self._config = config
+        self._session = session or session_of(config)
         self._message_repository = message_repository
         self._connector_state_manager = connector_state_manager
         self._cursor_field = CursorField(cursor_field)
@@ -199,7 +202,7 @@ class CompanyCursor(Cursor):
         self._ranges: Dict[str, Tuple[Optional[str], Optional[str]]] = {}
         self._lock = threading.Lock()
         self._created = time.time()
-        self._cancellations = CancelledAppointments(config, stream_name) if track_cancellations else None
+        self._cancellations = CancelledAppointments(config, stream_name, self._session) if track_cancellations else None
         self._seen: Dict[str, List[Tuple[str, str]]] = {}
         today = datetime.now(timezone.utc).date()
         self._upcoming_from = (today - timedelta(days=UPCOMING_DAYS_BACK)).isoformat()
@@ -327,7 +330,7 @@ class CompanyCursor(Cursor):
     def _sync_start(self) -> float:
         """The sync's start on TIMIFY's clock: the `Date` of its first login (this cursor's creation
         on our clock if TIMIFY sent none)."""
-        started = timify_sync_start(self._config)
+        started = self._session.sync_start()
         return self._created if started is None else started
 
     def _emit_state(self) -> None:

@@ -17,12 +17,13 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from source_timify import cdk_workarounds
 from source_timify.components import TimifyAuthenticator
 from source_timify.progress import ProgressLog, SyncProgress
+from source_timify.session import ConfigWithSession, TimifySession
 
 MANIFEST_PATH = Path(__file__).parent / "manifest.yaml"
 
 
 class TimifyComponentFactory(ModelToComponentFactory):
-    """The CDK's component factory, plus one thing a manifest cannot say: a stream whose
+    """The CDK's component factory, plus what a manifest cannot say: a stream whose
     `incremental_sync` names a `cursor_class` in its `$parameters` gets that cursor
     (incremental.CompanyCursor) instead of the CDK's per-partition one, which would keep one
     cursor per 31-day window and know nothing of the date range a company was read over."""
@@ -60,6 +61,10 @@ class SourceTimify(YamlDeclarativeSource):
         # What the CDK offers no setting for (cdk_workarounds.py, each guarded): the factory that
         # builds the per-company cursor (streams are built later, from read/discover/check), a
         # shorter record queue, and the partitions for the progress lines.
+        # The token, refusals, TIMIFY's clock and the outage clock of this source (session.py),
+        # carried by the config every component is built with.
+        self._session = TimifySession()
+        cdk_workarounds.carry_in_config(self, lambda config: ConfigWithSession(config, self._session))
         cdk_workarounds.use_component_factory(self, TimifyComponentFactory)
         cdk_workarounds.limit_record_queue(self)
         self._progress = SyncProgress()
@@ -72,7 +77,8 @@ class SourceTimify(YamlDeclarativeSource):
         catalog: ConfiguredAirbyteCatalog,
         state: Optional[List[TState]] = None,
     ) -> Iterator[AirbyteMessage]:
-        log_in_or_fail(config)
+        self._session.start_sync()
+        log_in_or_fail(config, self._session)
         progress = self._progress
         progress.start(configured.stream.name for configured in catalog.streams)
         # A progress line every 30 s (see progress.py): a long sync shows it is moving.
@@ -108,7 +114,7 @@ class SourceTimify(YamlDeclarativeSource):
         return AirbyteConnectionStatus(status=Status.SUCCEEDED)
 
 
-def log_in_or_fail(config: Mapping[str, Any]) -> None:
+def log_in_or_fail(config: Mapping[str, Any], session: TimifySession) -> None:
     """Log in once before any stream starts, and fail the sync on refused credentials.
 
     Otherwise every stream of the catalog starts, fails on the same refused login and reports it
@@ -117,7 +123,7 @@ def log_in_or_fail(config: Mapping[str, Any]) -> None:
     once. A transient login failure is left to the streams, which retry it as before.
     """
     try:
-        TimifyAuthenticator(config=config, parameters={}).token
+        TimifyAuthenticator(config=config, parameters={}, session=session).token
     except AirbyteTracedException as error:
         if error.failure_type == FailureType.config_error:
             raise

@@ -16,7 +16,6 @@ from airbyte_cdk.test.entrypoint_wrapper import EntrypointOutput, read
 from airbyte_cdk.test.state_builder import StateBuilder
 
 from source_timify import SourceTimify
-from source_timify import components
 
 BASE = "https://api.timify.com"
 APP_SECRET = "app-secret-0123456789abcdef"
@@ -104,7 +103,8 @@ class FakeTimify:
                 context.status_code = status
                 context.headers.update(headers or {})
                 return body if isinstance(body, bytes) else json.dumps(body).encode()
-            if request.headers.get("authorization") not in self.valid_tokens:
+            sent = request.headers.get("authorization") or ""
+            if sent.removeprefix("Bearer ") not in self.valid_tokens:
                 context.status_code = 401
                 self.unauthorized += 1
                 return json.dumps({"status": 0, "error": {"code": "TOKEN_INVALID", "message": "Invalid token"}}).encode()
@@ -125,16 +125,6 @@ class FakeTimify:
 
     def data_requests(self, path: str = "") -> list:
         return [r for r in self.mocker.request_history if r.method == "GET" and r.path.startswith(path or "/v1/")]
-
-
-@pytest.fixture(autouse=True)
-def fresh_token_cache():
-    """Each test is its own sync: no token or outage carried over from the previous one."""
-    components._TOKENS.clear()
-    components._OUTAGE.since = None
-    yield
-    components._TOKENS.clear()
-    components._OUTAGE.since = None
 
 
 @pytest.fixture(autouse=True)

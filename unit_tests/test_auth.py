@@ -28,14 +28,14 @@ def test_one_login_serves_every_stream_and_partition(timify):
     assert timify.logins == 1  # ...and a single token exchange
 
 
-def test_login_sends_lowercase_json_credentials_and_raw_token_header(timify):
+def test_login_sends_lowercase_json_credentials_and_the_documented_bearer_header(timify):
     run_read(make_config(), ["companies"])
     login = timify.mocker.request_history[0]
     assert login.path == "/v1/auth/token"
     assert login.headers["content-type"] == "application/json"
     assert json.loads(login.body) == {"appid": "app-id-1", "appsecret": APP_SECRET}
     data_call = timify.data_requests()[0]
-    assert data_call.headers["authorization"] == "access-token-0001"  # no "Bearer " prefix
+    assert data_call.headers["authorization"] == "Bearer access-token-0001"  # the reference's form
 
 
 def test_token_is_renewed_before_its_lifetime_ends(timify, monkeypatch):
@@ -80,12 +80,15 @@ def test_missing_expires_assumes_a_short_lifetime(timify, monkeypatch):
     clock = [0.0]
     monkeypatch.setattr("source_timify.components.time.monotonic", lambda: clock[0])
     timify.token_lifetime = None
-    run_read(make_config(), ["companies"])
-    assert timify.logins == 1
-    clock[0] += 301  # the default lifetime (300 s) has passed
     from source_timify.components import TimifyAuthenticator
 
-    assert TimifyAuthenticator(config=make_config(), parameters={}).token == "access-token-0002"
+    authenticator = TimifyAuthenticator(config=make_config(), parameters={})
+    assert authenticator.token == "Bearer access-token-0001"
+    clock[0] += 269  # renewed a tenth of its lifetime early: at 270 s
+    assert authenticator.token == "Bearer access-token-0001"
+    clock[0] += 32  # the default lifetime (300 s) has passed
+    assert authenticator.token == "Bearer access-token-0002"
+    assert timify.logins == 2
 
 
 def test_expired_token_mid_sync_relogs_once_and_retries_the_request(timify):
@@ -143,19 +146,21 @@ def test_secret_and_tokens_never_reach_the_output(timify):
 def test_workers_refused_the_same_token_log_in_once(timify):
     import threading
 
-    from source_timify import components
     from source_timify.components import TimifyAuthenticator
+    from source_timify.session import TimifySession
 
-    authenticators = [TimifyAuthenticator(config=make_config(), parameters={}) for _ in range(3)]
-    assert authenticators[0].token == "access-token-0001"
+    session = TimifySession()
+    authenticators = [TimifyAuthenticator(config=make_config(), parameters={}, session=session) for _ in range(3)]
+    assert authenticators[0].token == "Bearer access-token-0001"
     # Three workers are refused the same token at once; the lock is held until all three are
     # waiting to log in again, as when the first re-login is still on its way.
     threads = [threading.Thread(target=a.refresh_and_set_access_token) for a in authenticators]
-    with components._TOKENS.lock:
+    session.form_confirmed = True  # a refused token, not a refused form
+    with session.lock:
         for thread in threads:
             thread.start()
         threading.Event().wait(0.3)
     for thread in threads:
         thread.join()
     assert timify.logins == 2  # the first login, and one re-login shared by the three workers
-    assert all(a.token == "access-token-0002" for a in authenticators)
+    assert all(a.token == "Bearer access-token-0002" for a in authenticators)

@@ -6,8 +6,9 @@ from airbyte_cdk.sources.connector_state_manager import ConnectorStateManager
 from airbyte_cdk.sources.message import InMemoryMessageRepository
 from airbyte_cdk.sources.types import StreamSlice
 
-from source_timify import components
+from source_timify.components import iso_seconds
 from source_timify.incremental import CompanyCursor, LegacyGlobalCursorMigration
+from source_timify.session import TimifySession
 
 CONFIG = {"app_id": "app", "base_url": "https://api.timify.com"}
 A, B = "a" * 24, "b" * 24
@@ -46,11 +47,16 @@ def cursor(slices, state=None, lookback=300) -> CompanyCursor:
         message_repository=InMemoryMessageRepository(),
         connector_state_manager=ConnectorStateManager(),
         lookback_seconds=lookback,
+        session=SESSION,
     )
 
 
+SESSION = TimifySession()
+
+
 def logged_in_at(epoch: float) -> None:
-    components._TOKENS.sync_started[components._credentials_key(CONFIG)] = epoch
+    SESSION.start_sync()
+    SESSION.logged_in(server_time=epoch, received=epoch)
 
 
 def test_a_company_moves_on_only_when_all_its_partitions_are_closed_in_any_order():
@@ -109,10 +115,11 @@ def test_slices_carry_the_cursor_minus_the_lookback_and_the_previous_range_where
 
 
 def test_without_a_login_the_cursor_is_its_own_creation_time():
+    SESSION.start_sync()  # no login in this sync
     subject = cursor([window(A, "2026-01-01", "2026-03-31")])
     (only,) = list(subject.stream_slices())
     subject.close_partition(Partition(only))
-    assert subject.state["companies"][A]["updatedAt"] <= components.iso_seconds(subject._created + 1)
+    assert subject.state["companies"][A]["updatedAt"] <= iso_seconds(subject._created + 1)
 
 
 def test_legacy_states_are_migrated_and_new_ones_are_not():
