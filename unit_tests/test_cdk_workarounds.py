@@ -138,3 +138,20 @@ def test_parse_json_once_has_every_page_of_a_real_read_parsed_once(monkeypatch):
     pages_read = [r for r in mocker.request_history if r.method == "GET"]
     assert len(parses) == len(pages_read)  # once per page, by orjson
     assert "GET" not in stdlib_parses  # a page is never parsed again by requests' own parser (the login is)
+
+
+def test_carry_in_config_hands_the_sources_session_to_every_component_parent_streams_included():
+    import gc
+
+    from source_timify.components import OutageCutoff, PageGuard, TimifyAuthenticator
+
+    config = make_config()  # an enterprise install: every company-scoped stream has a parent stream
+    source = SourceTimify(config=config)
+    streams = source.streams(config)
+    assert len(streams) == 8
+    for kind in (TimifyAuthenticator, PageGuard, OutageCutoff):
+        built = [o for o in gc.get_objects() if isinstance(o, kind) and getattr(o, "session", None) is not None]
+        mine = [o for o in built if o.session is source._session]
+        assert len(mine) >= 14, kind.__name__  # 8 streams and the 6 parents' own companies streams
+    with pytest.raises(CdkChanged, match="carry_in_config"):
+        cdk_workarounds.carry_in_config(types.SimpleNamespace(), lambda config: config)
