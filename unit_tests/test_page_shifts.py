@@ -1,115 +1,140 @@
 """A list that changes while it is paged is read again, so no record is skipped by shifted pages and
-none is emitted twice (PageGuard + TimifyPagination)."""
+none is emitted twice (PageGuard + TimifyPagination).
+
+Company A's window from 2026-02-01 holds five appointments, read two a page (make_config): each
+test registers what TIMIFY answers, request after request, to the pages of that window."""
+
+from datetime import datetime, timezone
 
 import pytest
+import requests_mock
 
 from source_timify.components import MAX_LIST_READS
-from unit_tests.conftest import COMPANY_A, COMPANY_B, appointment, final_state, make_config, records_of, run_read
+from unit_tests.conftest import COMPANY_A, COMPANY_B, ENTERPRISE, final_state, make_config, records_of, run_read
+from unit_tests.timify_responses import (
+    appointment,
+    appointment_windows,
+    company,
+    page,
+    pages,
+    register_appointments,
+    register_list,
+    register_login,
+    register_page,
+    requests_to,
+    window_query,
+)
+
+LIMIT = 2  # make_config's page_size
+FIVE = [appointment(COMPANY_A, n, f"2026-02-0{n}T10:00:00Z", updated="2026-01-01T00:00:00Z") for n in range(1, 6)]
 
 
-def window_of_five(timify):
-    timify.appointments[COMPANY_A] = [
-        appointment(COMPANY_A, n, f"2026-02-0{n}T10:00:00Z", updated="2026-01-01T00:00:00Z") for n in range(1, 6)
-    ]
-    return list(timify.appointments[COMPANY_A])
+@pytest.fixture
+def api():
+    """Every window of both companies answers, company A's 2026-02-01 window with the five."""
+    with requests_mock.Mocker(case_sensitive=True) as mocker:
+        register_login(mocker)
+        register_list(mocker, "/v1/companies", [company(COMPANY_A), company(COMPANY_B)], LIMIT, f"enterprise_id={ENTERPRISE}")
+        windows = appointment_windows(make_config())
+        register_appointments(mocker, COMPANY_A, FIVE, windows, LIMIT)
+        register_appointments(mocker, COMPANY_B, [], windows, LIMIT)
+        yield mocker
 
 
-def on_page(timify, page, change):
-    """Run `change` once, just before the first request for `page` of COMPANY_A's appointments."""
-    done = []
-
-    def hook(request):
-        if not done and request.path == "/v1/appointments" and request.qs.get("page") == [str(page)] \
-                and request.headers.get("company-id") == COMPANY_A:
-            done.append(True)
-            change()
-
-    timify.before_request.append(hook)
-    return done
+def the_window():
+    """The query of company A's window that holds the five appointments."""
+    (window,) = [w for w in appointment_windows(make_config()) if w[0] <= "2026-02-01" <= w[1]]
+    assert window[0] == "2026-02-01"
+    return window_query(*window)
 
 
-def appointment_pages(timify):
+def answer_pages(api, *answers):
+    """`answers[n - 1]`: what TIMIFY answers to page n of the window, request after request."""
+    for number, responses in enumerate(answers, start=1):
+        register_page(api, "/v1/appointments", number, LIMIT, [{"json": body} for body in responses], the_window(), COMPANY_A)
+
+
+def appointment_pages(api):
     """The pages requested of COMPANY_A's window that holds the five appointments."""
-    return [
-        r.qs["page"][0]
-        for r in timify.data_requests("/v1/appointments")
-        if r.headers.get("company-id") == COMPANY_A and r.qs["from_date"] == ["2026-02-01"]
-    ]
+    return [r.qs["page"][0] for r in requests_to(api, "/v1/appointments", COMPANY_A) if r.qs["from_date"] == ["2026-02-01"]]
 
 
-def test_a_deletion_after_page_one_rereads_the_list_and_skips_nothing(timify):
-    original = window_of_five(timify)  # page_size 2: pages [1,2] [3,4] [5]
-    deleted = original[0]
-    done = on_page(timify, 2, lambda: timify.appointments[COMPANY_A].remove(deleted))
+def emitted_of_a(output):
+    return [r["id"] for r in records_of(output, "appointments") if r["company_id"] == COMPANY_A]
+
+
+def test_a_deletion_after_page_one_rereads_the_list_and_skips_nothing(api):
+    # pages [1,2] [3,4] [5]; appointment 1 is deleted after page 1 was read: [2,3] [4,5]
+    before, after = pages(FIVE, LIMIT), pages(FIVE[1:], LIMIT)
+    answer_pages(api, [before[0], after[0]], [after[1]])
     output = run_read(make_config(), ["appointments"])
-    emitted = [r["id"] for r in records_of(output, "appointments") if r["company_id"] == COMPANY_A]
-    assert done
+    emitted = emitted_of_a(output)
     # Without the re-read, appointment 3 would have moved onto page 1 (already read) and been lost.
-    assert sorted(emitted) == sorted(a["id"] for a in original)  # the deleted one was read before
+    assert sorted(emitted) == sorted(a["id"] for a in FIVE)  # the deleted one was read before
     assert len(emitted) == len(set(emitted))
-    assert appointment_pages(timify) == ["1", "2", "1", "2"]
+    assert appointment_pages(api) == ["1", "2", "1", "2"]
 
 
-def test_a_record_seen_twice_in_one_pass_rereads_a_list_without_meta(timify):
-    timify.legacy_envelope = True  # no totalItems to compare
-    original = window_of_five(timify)
-
-    def move_first_to_the_end():  # rescheduled later in the same window
-        first = timify.appointments[COMPANY_A].pop(0)
-        first["updatedAt"] = "2026-01-02T00:00:00Z"
-        timify.appointments[COMPANY_A].append(first)
-
-    on_page(timify, 3, move_first_to_the_end)
+def test_a_record_seen_twice_in_one_pass_rereads_a_list_without_meta(api):
+    # No totalItems to compare; the first is rescheduled to the end of the window after page 2.
+    moved = dict(FIVE[0], updatedAt="2026-01-02T00:00:00Z")
+    before, after = pages(FIVE, LIMIT, meta=False), pages(FIVE[1:] + [moved], LIMIT, meta=False)
+    answer_pages(api, [before[0], after[0]], [before[1], after[1]], [after[2]])
     output = run_read(make_config(), ["appointments"])
-    emitted = [r["id"] for r in records_of(output, "appointments") if r["company_id"] == COMPANY_A]
-    assert sorted(emitted) == sorted(a["id"] for a in original)
+    emitted = emitted_of_a(output)
+    assert sorted(emitted) == sorted(a["id"] for a in FIVE)
     assert len(emitted) == len(set(emitted))
-    assert appointment_pages(timify)[:4] == ["1", "2", "3", "1"]
+    assert appointment_pages(api)[:4] == ["1", "2", "3", "1"]
 
 
-def test_a_record_changed_during_the_sync_on_a_later_page_rereads_the_list(timify):
-    from datetime import datetime, timezone
+def test_a_record_changed_during_the_sync_on_a_later_page_rereads_the_list(api):
+    # After page 1, appointment 2 is deleted and a new one booked: the count stays the same.
+    def booked_now():
+        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")  # during the sync
+        return appointment(COMPANY_A, 9, "2026-02-09T10:00:00Z", updated=now)
 
-    original = window_of_five(timify)
-
-    def replace_second_by_a_new_booking():  # a deletion and a creation: the count stays the same
-        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        timify.appointments[COMPANY_A].pop(1)
-        timify.appointments[COMPANY_A].append(appointment(COMPANY_A, 9, "2026-02-09T10:00:00Z", updated=now))
-
-    on_page(timify, 2, replace_second_by_a_new_booking)
+    after = [FIVE[0]] + FIVE[2:]  # + the new booking
+    register_page(api, "/v1/appointments", 1, LIMIT, [{"json": pages(FIVE, LIMIT)[0]}, {"json": page(after[:2], 1, LIMIT, total=5)}],
+                  the_window(), COMPANY_A)
+    register_page(api, "/v1/appointments", 2, LIMIT, page(after[2:4], 2, LIMIT, total=5), the_window(), COMPANY_A)
+    register_page(api, "/v1/appointments", 3, LIMIT, [{"json": lambda request, context: page([booked_now()], 3, LIMIT, total=5)}],
+                  the_window(), COMPANY_A)
     output = run_read(make_config(), ["appointments"])
-    emitted = [r["id"] for r in records_of(output, "appointments") if r["company_id"] == COMPANY_A]
+    emitted = emitted_of_a(output)
     assert len(emitted) == len(set(emitted))
     # Appointment 3 shifted onto page 1 after page 1 was read; the new booking on page 3 shows
     # the list changed, and the re-read finds appointment 3.
-    assert original[2]["id"] in emitted
-    assert set(emitted) == {a["id"] for a in original} | {timify.appointments[COMPANY_A][-1]["id"]}
+    assert FIVE[2]["id"] in emitted
+    assert set(emitted) == {a["id"] for a in FIVE} | {booked_now()["id"]}
+    assert appointment_pages(api) == ["1", "2", "3", "1", "2", "3"]
 
 
-def test_a_list_that_never_stops_changing_fails_its_company_only(timify):
-    window_of_five(timify)
-    timify.appointments[COMPANY_B] = [appointment(COMPANY_B, 7, "2026-02-01T10:00:00Z")]
+def test_a_list_that_never_stops_changing_fails_its_company_only(api):
+    register_appointments(api, COMPANY_B, [appointment(COMPANY_B, 7, "2026-02-01T10:00:00Z")], appointment_windows(make_config()), LIMIT)
+    listed = list(FIVE)
     counter = iter(range(100, 10_000))
 
-    def book_one_more(request):
-        if request.path == "/v1/appointments" and request.qs.get("page") == ["2"] \
-                and request.headers.get("company-id") == COMPANY_A:
-            timify.appointments[COMPANY_A].insert(0, appointment(COMPANY_A, next(counter), "2026-02-01T09:00:00Z"))
+    def one_more_booked_before_each_page_two(request, context):
+        number = int(request.qs["page"][0])
+        if number == 2:
+            listed.insert(0, appointment(COMPANY_A, next(counter), "2026-02-01T09:00:00Z"))
+        return pages(listed, LIMIT)[number - 1]
 
-    timify.before_request.append(book_one_more)
+    for number in (1, 2, 3):
+        register_page(api, "/v1/appointments", number, LIMIT, [{"json": one_more_booked_before_each_page_two}], the_window(), COMPANY_A)
     output = run_read(make_config(), ["appointments"], expecting_exception=True)
     messages = [e.trace.error.message for e in output.errors]
     assert any("kept changing" in m and COMPANY_A in m and str(MAX_LIST_READS) in m for m in messages)
-    assert appointment_pages(timify).count("1") == MAX_LIST_READS
+    assert appointment_pages(api).count("1") == MAX_LIST_READS
     companies = final_state(output, "appointments")["companies"]
     assert set(companies) == {COMPANY_B}  # A stays unsynced: its next sync reads it in full
 
 
 @pytest.mark.parametrize("legacy_envelope", [False, True])
-def test_an_unchanged_list_is_read_once(timify, legacy_envelope):
-    timify.legacy_envelope = legacy_envelope
-    window_of_five(timify)
-    run_read(make_config(), ["appointments"])
-    pages = appointment_pages(timify)
-    assert sorted(pages) == sorted(set(pages))
+def test_an_unchanged_list_is_read_once(api, legacy_envelope):
+    answer_pages(api, *[[body] for body in pages(FIVE, LIMIT, meta=not legacy_envelope)])
+    output = run_read(make_config(), ["appointments"])
+    assert not output.errors
+    assert sorted(emitted_of_a(output)) == sorted(a["id"] for a in FIVE)
+    pages_read = appointment_pages(api)
+    assert sorted(pages_read) == sorted(set(pages_read))

@@ -9,11 +9,14 @@ page. How TIMIFY *behaves* (paging, auth, windows, faults) is modelled once, by 
 
 import copy
 import json
+from datetime import date, datetime, timezone
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import requests_mock
+
+from source_timify.incremental import company_date_range, windows
 
 BASE = "https://api.timify.com"
 SAMPLES = Path(__file__).parent / "samples"
@@ -82,8 +85,11 @@ def resources() -> List[dict]:
     return copy.deepcopy(_sample("resources"))
 
 
-def page(records: List[Any], page: int = 1, limit: int = 10000, total: Optional[int] = None) -> dict:
-    """One page of a list in TIMIFY's envelope, `meta` included; `total` is the whole list's size."""
+def page(records: List[Any], page: int = 1, limit: int = 10000, total: Optional[int] = None, meta: bool = True) -> dict:
+    """One page of a list in TIMIFY's envelope, `meta` included; `total` is the whole list's size.
+    With `meta=False`, the older endpoints' envelope: `{"data": [...]}` only."""
+    if not meta:
+        return {"data": records}
     total = len(records) if total is None else total
     return {
         "data": records,
@@ -93,10 +99,10 @@ def page(records: List[Any], page: int = 1, limit: int = 10000, total: Optional[
     }
 
 
-def pages(records: List[Any], limit: int) -> List[dict]:
+def pages(records: List[Any], limit: int, meta: bool = True) -> List[dict]:
     """Every page of a list of `records` read `limit` at a time (at least one, empty, page)."""
     chunks = [records[i : i + limit] for i in range(0, len(records), limit)] or [[]]
-    return [page(chunk, n, limit, total=len(records)) for n, chunk in enumerate(chunks, start=1)]
+    return [page(chunk, n, limit, total=len(records), meta=meta) for n, chunk in enumerate(chunks, start=1)]
 
 
 def login(token: str = "access-token-0001", expires: Optional[int] = 3600) -> dict:
@@ -111,8 +117,54 @@ def error(code: str, message: str) -> dict:
     return {"status": 0, "error": {"code": code, "message": message}}
 
 
-def register_login(mocker: requests_mock.Mocker, token: str = "access-token-0001", expires: Optional[int] = 3600):
-    return mocker.post(f"{BASE}/v1/auth/token", json=login(token, expires))
+def register_login(
+    mocker: requests_mock.Mocker,
+    token: str = "access-token-0001",
+    expires: Optional[int] = 3600,
+    server_date: Optional[str] = None,
+):
+    """The login; `server_date` is TIMIFY's clock as its `Date` header says (RFC 1123)."""
+    headers = {"Date": server_date} if server_date else {}
+    return mocker.post(f"{BASE}/v1/auth/token", json=login(token, expires), headers=headers)
+
+
+def page_url(path: str, number: int, limit: int, query: str = "") -> str:
+    return f"{BASE}{path}?{query + '&' if query else ''}page={number}&limit={limit}"
+
+
+def register_page(
+    mocker: requests_mock.Mocker,
+    path: str,
+    number: int,
+    limit: int,
+    answer: Any,
+    query: str = "",
+    company_id: Optional[str] = None,
+):
+    """Registers the answer to `GET path?<query>&page=<number>&limit=<limit>` (with the
+    `company-id` header when given): a body, or a list of requests-mock responses
+    (`[{"json": ...}, {"status_code": 503}, ...]`, answered in turn, the last one repeated)."""
+    headers = {"company-id": company_id} if company_id else {}
+    url = page_url(path, number, limit, query)
+    if isinstance(answer, list):
+        return mocker.get(url, answer, request_headers=headers, complete_qs=False)
+    return mocker.get(url, json=answer, request_headers=headers, complete_qs=False)
+
+
+def register_pages(
+    mocker: requests_mock.Mocker,
+    path: str,
+    bodies: Sequence[Any],
+    limit: int,
+    query: str = "",
+    company_id: Optional[str] = None,
+) -> List[Any]:
+    """Registers `bodies[n - 1]` as the answer to page n (asked `limit` at a time); returns the
+    matchers, one per page."""
+    return [
+        register_page(mocker, path, number, limit, body, query, company_id)
+        for number, body in enumerate(bodies, start=1)
+    ]
 
 
 def register_list(
@@ -122,17 +174,80 @@ def register_list(
     limit: int,
     query: str = "",
     company_id: Optional[str] = None,
+    meta: bool = True,
 ) -> List[Any]:
     """Registers each page of `records` for `GET path?<query>&page=N&limit=<limit>` (and the
     `company-id` header when given); returns the matchers, one per page."""
-    headers = {"company-id": company_id} if company_id else {}
+    return register_pages(mocker, path, pages(records, limit, meta=meta), limit, query, company_id)
+
+
+# ----- appointments: read per company in `from_date`/`to_date` windows (UTC dates) ---------------
+
+WINDOW_DAYS = 31  # the manifest's `window_days` for appointments
+
+
+def appointment_windows(
+    config: Mapping[str, Any], created_at: Optional[str] = None, today: Optional[date] = None
+) -> List[Tuple[str, str]]:
+    """The (from_date, to_date) windows a sync with `config` asks for, today (UTC), of a company
+    created at `created_at` (only used when `start_date` is empty)."""
+    today = today or datetime.now(timezone.utc).date()
+    return [
+        (start.isoformat(), end.isoformat())
+        for start, end in windows(*company_date_range(config, created_at, today), WINDOW_DAYS)
+    ]
+
+
+def window_query(from_date: str, to_date: str) -> str:
+    return f"from_date={from_date}&to_date={to_date}&timezone=UTC"
+
+
+def register_appointments(
+    mocker: requests_mock.Mocker,
+    company_id: str,
+    appointments: List[dict],
+    windows: List[Tuple[str, str]],
+    limit: int,
+) -> List[Any]:
+    """Registers, for each window of `windows`, the pages of `company_id`'s appointments dated in
+    it (their startDate's UTC date), as `GET /v1/appointments?from_date=..&to_date=..&timezone=UTC`
+    lists them; a window without appointments answers one empty page. A request for any other
+    window, or without `timezone=UTC`, matches nothing (requests-mock raises NoMockAddress)."""
     matchers = []
-    for body in pages(records, limit):
-        number = body["meta"]["page"]
-        url = f"{BASE}{path}?{query + '&' if query else ''}page={number}&limit={limit}"
-        matchers.append(mocker.get(url, json=body, request_headers=headers, complete_qs=False))
+    for from_date, to_date in windows:
+        dated = [a for a in appointments if from_date <= a["startDate"][:10] <= to_date]
+        matchers += register_list(mocker, "/v1/appointments", dated, limit, window_query(from_date, to_date), company_id)
     return matchers
 
 
-def requests_to(mocker: requests_mock.Mocker, path: str) -> Iterable[Any]:
-    return [r for r in mocker.request_history if r.path == path]
+def register_lookup(
+    mocker: requests_mock.Mocker,
+    company_id: str,
+    found: Sequence[dict] = (),
+    ids: Optional[Sequence[str]] = None,
+    **response: Any,
+):
+    """Registers the answer to the cancellation check `GET /v1/appointments?ids=...` of
+    `company_id` (for exactly `ids` when given, else for any ids): `found`, the appointments TIMIFY
+    still has, or the requests-mock `response` given (`status_code=500, json=error(...)`)."""
+    url = f"{BASE}/v1/appointments" + (f"?ids={','.join(ids)}" if ids is not None else "")
+    return mocker.get(
+        url,
+        request_headers={"company-id": company_id},
+        additional_matcher=lambda request: "ids" in request.qs,
+        **(response or {"json": page(list(found))}),
+    )
+
+
+def requests_to(mocker: requests_mock.Mocker, path: str, company_id: Optional[str] = None) -> List[Any]:
+    """The requests sent to `path` (of `company_id` when given), matched or not, in order."""
+    return [
+        r
+        for r in mocker.request_history
+        if r.path == path and (company_id is None or r.headers.get("company-id") == company_id)
+    ]
+
+
+def lookups(mocker: requests_mock.Mocker) -> List[Any]:
+    """The cancellation checks sent (`GET /v1/appointments?ids=...`)."""
+    return [r for r in requests_to(mocker, "/v1/appointments") if "ids" in r.qs]
