@@ -73,6 +73,15 @@ def test_windows_cover_every_appointment_once_by_local_date_in_the_requested_zon
         assert len(seen) == len(truth)
 
 
+def test_from_time_and_to_time_are_accepted_and_ignored(api, emu):
+    cid = emu.company_ids[0]
+    window = {"from_date": "2024-03-01", "to_date": "2024-03-31", "timezone": "UTC", "limit": 10000}
+    plain = api.get("/v1/appointments", cid, **window).json()
+    timed = api.get("/v1/appointments", cid, from_time="10:00", to_time="11:00", **window)
+    assert timed.status_code == 200 and timed.json() == plain and plain["data"]
+    assert api.get("/v1/appointments", cid, from_time="10:00", to_time="11:00").status_code == 400  # dates still required
+
+
 def test_appointments_are_ordered_by_start_then_id(api, emu):
     cid = emu.company_ids[0]
     got = api.pages("/v1/appointments", cid, limit=7, from_date="2025-03-01", to_date="2025-03-31", timezone="UTC")

@@ -100,11 +100,47 @@ def test_timeshifts_range_has_no_window_limit(api, emu):
     assert r.status_code == 200 and r.json()["total"] == len(emu.truth("timeshifts", emu.company_ids[0]))
 
 
-@pytest.mark.parametrize("params", [{}, {"day": "2025-03-20", "from": "2025-03-20", "to": "2025-03-21"},
-                                    {"from": "2025-03-20"}, {"day": "20-03-2025"},
-                                    {"from": "2025-03-21", "to": "2025-03-20"}])
-def test_timeshifts_need_day_or_from_and_to_but_not_both(api, emu, params):
+@pytest.mark.parametrize("params", [{}, {"from": "2025-03-20"}, {"to": "2025-03-20"}, {"day": "20-03-2025"},
+                                    {"day[]": "2025-03-20,20-03-2025"}, {"from": "2025-03-21", "to": "2025-03-20"}])
+def test_timeshifts_need_a_day_or_from_and_to(api, emu, params):
     assert api.get("/v1/timeshifts", emu.company_ids[0], **params).status_code == 400
+
+
+def test_timeshifts_ignore_day_when_from_and_to_are_sent(api, emu):
+    company = emu.truth("companies")[1]
+    cid, tz = company["id"], ZoneInfo(company["timezone"])
+    day = _span(emu.truth("timeshifts", cid)[0])[0].astimezone(tz).date()
+    frm, to = str(day), str(day + dt.timedelta(days=6))
+    ranged = api.pages("/v1/timeshifts", cid, limit=5, **{"from": frm, "to": to})
+    for name in ("day[]", "day"):
+        r = api.get("/v1/timeshifts", cid, limit=10000, **{"from": frm, "to": to, name: str(day + dt.timedelta(days=30))})
+        assert r.status_code == 200 and r.json()["data"] == ranged
+
+
+def test_timeshifts_day_array_returns_the_shifts_of_each_day(api, emu):
+    company = emu.truth("companies")[1]
+    cid, tz = company["id"], ZoneInfo(company["timezone"])
+    shifts = emu.truth("timeshifts", cid)
+    first = _span(shifts[0])[0].astimezone(tz).date()
+    days = {first, first + dt.timedelta(days=2)}
+    url = "/v1/timeshifts?" + "&".join("day[]=%s" % d for d in sorted(days)) + "&page=1&limit=10000"
+    got = api.get(url, cid).json()["data"]
+    assert got and {s["id"] for s in got} == {s["id"] for s in shifts if _span(s)[0].astimezone(tz).date() in days}
+
+
+def test_timeshifts_resource_ids_keep_those_resources_shifts(api, emu):
+    cid = emu.company_ids[0]
+    shifts = emu.truth("timeshifts", cid)
+    resources = sorted({s["resourceId"] for s in shifts})
+    assert len(resources) >= 3
+    wanted = set(resources[:2])
+    params = {"from": "2020-01-01", "to": "2030-01-01", "resource_ids": ",".join(sorted(wanted))}
+    got = api.pages("/v1/timeshifts", cid, limit=50, **params)
+    assert got == [s for s in shifts if s["resourceId"] in wanted]
+    by_external = {s["resourceExternalId"] for s in shifts if s["resourceId"] == resources[0]}
+    got = api.pages("/v1/timeshifts", cid, limit=50, **{"from": "2020-01-01", "to": "2030-01-01",
+                                                        "resource_external_ids": ",".join(by_external)})
+    assert got == [s for s in shifts if s["resourceId"] == resources[0]]
 
 
 def test_truth_timeshifts_filters_by_utc_overlap(emu):

@@ -273,6 +273,8 @@ class Api:
             if days > max_days:
                 raise ApiError(400, "BAD_REQUEST", "The date window spans %d days; at most %d are allowed" % (days, max_days))
             lo, hi = local_midnight(tz, frm), local_midnight(tz, to + dt.timedelta(days=1))
+        # `from_time`/`to_time` (the reference: they may replace the dates; format undocumented)
+        # are accepted and ignored: the dates above decide.
         customer_id = q.get("customer_id") or None
         appts = company.appointments
         with self.store.lock:
@@ -317,20 +319,32 @@ class Api:
         return self._list(bodies, page, limit)
 
     def _timeshifts(self, q, company):
+        """Shifts overlapping `from`..`to`, or the days of `day[]` (`day`): "if from and to are sent,
+        day[] will be ignored" (the reference), so both together is no error. `resource_ids` and
+        `resource_external_ids` (comma-separated) keep the shifts of those resources."""
         page, limit = self._paging(q)
-        has_day, has_range = bool(q.get("day")), bool(q.get("from") or q.get("to"))
-        if has_day == has_range:
-            raise ApiError(400, "BAD_REQUEST", "Give either day or from and to, not both and not neither")
-        if has_day:
-            frm = to = self._date(q, "day")
-        else:
+        days_text = q.get("day[]") or q.get("day") or ""
+        if q.get("from") or q.get("to"):
             frm, to = self._date(q, "from"), self._date(q, "to")
             if to < frm:
                 raise ApiError(400, "BAD_REQUEST", "to %s is before from %s" % (to, frm))
-        lo, hi = local_midnight(company.tz, frm), local_midnight(company.tz, to + dt.timedelta(days=1))
+            spans = [(frm, to)]
+        elif days_text:
+            spans = [(d, d) for d in (self._date({"day": part.strip()}, "day") for part in days_text.split(","))]
+        else:
+            raise ApiError(400, "BAD_REQUEST", "Give day[] (one or more days) or from and to")
+        ranges = [(local_midnight(company.tz, a), local_midnight(company.tz, b + dt.timedelta(days=1))) for a, b in spans]
+        resource_ids = {i.strip() for i in q.get("resource_ids", "").split(",") if i.strip()}
+        external_ids = {i.strip() for i in q.get("resource_external_ids", "").split(",") if i.strip()}
         with self.store.lock:
             span, rows = company.shift_span, company.timeshifts.rows
-            bodies = [rows[k[1]] for k in company.timeshifts.order if span[k[1]][0] < hi and span[k[1]][1] > lo]
+            keys = [k for k in company.timeshifts.order
+                    if any(span[k[1]][0] < hi and span[k[1]][1] > lo for lo, hi in ranges)]
+            if resource_ids or external_ids:
+                records = {k[1]: json.loads(rows[k[1]]) for k in keys}
+                keys = [k for k in keys if (resource_ids and records[k[1]]["resourceId"] in resource_ids)
+                        or (external_ids and records[k[1]].get("resourceExternalId") in external_ids)]
+            bodies = [rows[k[1]] for k in keys]
         return self._list(bodies, page, limit)
 
     def _enterprise_customers(self, q, _company):

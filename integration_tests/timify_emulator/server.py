@@ -130,7 +130,10 @@ class _Handler(BaseHTTPRequestHandler):
         t0 = time.time()
         parts = urlsplit(self.path)
         path = parts.path
-        query = dict(parse_qsl(parts.query, keep_blank_values=True))
+        query = {}
+        for name, value in parse_qsl(parts.query, keep_blank_values=True):
+            # A repeated array parameter (`day[]=...&day[]=...`) arrives comma-joined.
+            query[name] = query[name] + "," + value if name.endswith("[]") and name in query else value
         headers = {k.lower(): v for k, v in self.headers.items()}
         length = int(headers.get("content-length") or 0)
         body = self.rfile.read(length) if length else b""

@@ -1,0 +1,276 @@
+"""The benchmark's sections: cold start, latency-bound syncs, num_workers sweeps, page sizes,
+throughput (with the baseline), and the optional py-spy profile. Each returns a dict for the report."""
+
+import datetime as dt
+import os
+import shutil
+import statistics
+import subprocess
+import time
+from collections import Counter
+
+from measure import (
+    BIN,
+    CONNECTOR,
+    EmulatorProcess,
+    LOOKAHEAD_DAYS,
+    PY,
+    RESULTS,
+    ROOT,
+    WINDOW_DAYS,
+    connector_config,
+    economy,
+    ensure_tool,
+    in_flight,
+    log,
+    read_baseline,
+    read_connector,
+)
+
+# The baseline's windows are the ones the benchmark counts pages in: one definition for both.
+from baseline_client import windows
+
+
+def section_cold_start(runs=5):
+    log("cold start: source-timify spec x %d" % runs)
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        subprocess.run(CONNECTOR + ["spec"], cwd=ROOT, stdout=subprocess.DEVNULL, check=True)
+        times.append(time.perf_counter() - t0)
+    bare = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        subprocess.run([PY, "-c", "import airbyte_cdk.sources.declarative.yaml_declarative_source"], check=True)
+        bare.append(time.perf_counter() - t0)
+    return {"spec_median_s": statistics.median(times), "spec_runs_s": times,
+            "import_cdk_median_s": statistics.median(bare)}
+
+
+def section_latency(args, work):
+    n_companies, months = args.latency_companies, args.latency_months
+    log("latency-bound: emulator %d companies x %d appointments, %d ms per request"
+        % (n_companies, args.latency_appointments_per_company, args.latency_ms))
+    emu = EmulatorProcess(n_companies, args.latency_appointments_per_company)
+    try:
+        today = emu.today()
+        start = today - dt.timedelta(days=months * WINDOW_DAYS - 1)
+        spans = windows(start, today)
+        totals = emu.window_totals(emu.company_ids, spans)
+        emu.set_faults(latency_ms=args.latency_ms)
+        rows = []
+        for w in args.workers:
+            res = read_connector(emu, work, "latency-w%d" % w, start, 0, args.page_size, w, timeout=900)
+            eco = economy(emu, res["counters"], res["log"], totals, args.page_size, n_companies)
+            ideal = eco["requests"] * args.latency_ms / 1000 / w
+            peak, mean = in_flight(res["log"])
+            row = {"num_workers": w, "partitions": len(totals), "records": res["records"],
+                   "expected_records": sum(totals.values()), "requests": eco["requests"],
+                   "minimum_requests": eco["minimum"], "ideal_s": ideal, "sync_wall_s": res["sync_wall_s"],
+                   "process_wall_s": res["wall_s"], "ratio_sync": res["sync_wall_s"] / ideal,
+                   "ratio_process": res["wall_s"] / ideal, "records_per_s": res["records"] / res["wall_s"],
+                   "requests_per_s_sync": eco["requests"] / res["sync_wall_s"], "peak_rss_mb": res["peak_rss_mb"],
+                   "cpu_s": res["cpu_s"], "errors": res["errors"][:3], "economy": eco,
+                   "max_in_flight": peak, "mean_in_flight": mean,
+                   "before_first_request_s": res.get("before_first_request_s"),
+                   "after_last_response_s": res.get("after_last_response_s")}
+            rows.append(row)
+            log("  num_workers=%-2d sync %.2f s (ideal %.2f, x%.2f), process %.2f s, %d requests"
+                % (w, row["sync_wall_s"], ideal, row["ratio_sync"], row["process_wall_s"], eco["requests"]))
+        base = read_baseline(emu, work, "latency-baseline", start, today, args.page_size)
+        baseline = {"requests": base["counters"]["requests"], "sync_wall_s": base["sync_wall_s"],
+                    "process_wall_s": base["wall_s"], "records": base["records"]}
+        return {"latency_ms": args.latency_ms, "companies": n_companies, "months": months,
+                "partitions": len(totals), "rows": rows, "baseline_sequential": baseline}
+    finally:
+        emu.stop()
+
+
+def section_sweeps(args, work):
+    """num_workers without latency (CPU-bound), and the optional py-spy profile."""
+    n_companies = args.sweep_companies
+    log("sweeps: emulator %d companies x %d appointments" % (n_companies, args.sweep_appointments_per_company))
+    emu = EmulatorProcess(n_companies, args.sweep_appointments_per_company)
+    try:
+        today = emu.today()
+        start, lookahead = today - dt.timedelta(days=731), LOOKAHEAD_DAYS
+        spans = windows(start, today + dt.timedelta(days=lookahead))
+        totals = emu.window_totals(emu.company_ids, spans)
+        expected = sum(totals.values())
+        workers_rows = []
+        for w in args.sweep_workers:
+            res = read_connector(emu, work, "sweep-w%d" % w, start, lookahead, args.page_size, w)
+            workers_rows.append({"num_workers": w, "records": res["records"], "expected_records": expected,
+                                 "wall_s": res["wall_s"], "records_per_s": res["records_per_s"],
+                                 "cpu_s": res["cpu_s"], "peak_rss_mb": res["peak_rss_mb"],
+                                 "requests": res["counters"]["requests"], "errors": res["errors"][:3]})
+            log("  num_workers=%-2d %.0f records/s, wall %.1f s, peak RSS %.0f MB"
+                % (w, res["records_per_s"], res["wall_s"], res["peak_rss_mb"]))
+        emu.set_faults(latency_ms=0)
+        profile = section_profile(emu, work, start, lookahead, args) if args.profile else None
+        return {"companies": n_companies, "appointments": expected, "windows": len(totals),
+                "workers": workers_rows, "profile": profile}
+    finally:
+        emu.stop()
+
+
+def section_page_sizes(args, work):
+    """Dense windows (one company, many appointments, a few 31-day windows) at 100 ms per request:
+    fewer, larger pages against memory."""
+    log("page sizes: emulator 1 company x %d appointments, %d windows, %d ms per request"
+        % (args.page_appointments, args.page_windows, args.sweep_latency_ms))
+    emu = EmulatorProcess(1, args.page_appointments)
+    try:
+        today = emu.today()
+        start = today - dt.timedelta(days=args.page_windows * WINDOW_DAYS - 1)
+        totals = emu.window_totals(emu.company_ids, windows(start, today))
+        expected = sum(totals.values())
+        emu.set_faults(latency_ms=args.sweep_latency_ms)
+        rows = []
+        for ps in args.page_sizes:
+            res = read_connector(emu, work, "page-%d" % ps, start, 0, ps, args.default_workers)
+            eco = economy(emu, res["counters"], res["log"], totals, ps, 1)
+            rows.append({"page_size": ps, "latency_ms": args.sweep_latency_ms, "num_workers": args.default_workers,
+                         "records": res["records"], "expected_records": expected, "wall_s": res["wall_s"],
+                         "sync_wall_s": res["sync_wall_s"], "records_per_s": res["records_per_s"],
+                         "requests": eco["requests"], "minimum_requests": eco["minimum"],
+                         "peak_rss_mb": res["peak_rss_mb"], "cpu_s": res["cpu_s"], "errors": res["errors"][:3]})
+            log("  page_size=%-5d %d requests, sync wall %.1f s, peak RSS %.0f MB"
+                % (ps, eco["requests"], res["sync_wall_s"], res["peak_rss_mb"]))
+        return {"appointments": expected, "windows": len(totals), "rows": rows}
+    finally:
+        emu.stop()
+
+
+def section_throughput(args, work):
+    apc = args.appointments // args.companies
+    log("throughput: generating %d companies x %d appointments (about %.0f s; 141 s per million)"
+        % (args.companies, apc, 141 * args.appointments / 1e6))
+    emu = EmulatorProcess(args.companies, apc)
+    try:
+        log("  emulator ready in %.1f s" % emu.generation_s)
+        today = emu.today()
+        start, lookahead = today - dt.timedelta(days=731), LOOKAHEAD_DAYS
+        end = today + dt.timedelta(days=lookahead)
+        spans = windows(start, end)
+        # The emulator makes exactly appointments-per-company per company; its truth endpoint parses
+        # every record (minutes at 1M), so it checks only smaller runs.
+        truth = emu.truth_count() if args.appointments <= 200_000 else args.companies * apc
+        totals = emu.window_totals(emu.company_ids, spans)
+        log("  connector read (page_size %d, num_workers %d)" % (args.page_size, args.default_workers))
+        conn = read_connector(emu, work, "throughput", start, lookahead, args.page_size, args.default_workers)
+        eco = economy(emu, conn["counters"], conn["log"], totals, args.page_size, args.companies)
+        per_company_ok = all(conn["per_company"].get(c, 0) == sum(t for (cid, _), t in totals.items() if cid == c)
+                             for c in emu.company_ids)
+        log("  connector: %d records in %.1f s (%.0f/s), peak RSS %.0f MB"
+            % (conn["records"], conn["wall_s"], conn["records_per_s"], conn["peak_rss_mb"]))
+        if args.skip_baseline:
+            base = {"records": 0, "wall_s": float("nan"), "records_per_s": 0, "peak_rss_mb": float("nan"),
+                    "cpu_s": float("nan"), "emulator_cpu_s": float("nan"), "stdout_mb": 0, "counters": {}}
+        else:
+            log("  baseline read")
+            base = read_baseline(emu, work, "baseline", start, end, args.page_size)
+        log("  baseline: %d records in %.1f s (%.0f/s), peak RSS %.0f MB"
+            % (base["records"], base["wall_s"], base["records_per_s"], base["peak_rss_mb"]))
+        trace = conn["rss_trace"]
+        final_mb = conn["stdout_mb"] or 1
+        rss_at = {}
+        for frac in (0.25, 0.5, 0.75, 1.0):
+            seen = [rss for _, rss, out_mb in trace if out_mb <= frac * final_mb]
+            rss_at["%d%%" % (frac * 100)] = max(seen) if seen else None
+        return {"appointments": truth, "companies": args.companies, "windows": len(spans),
+                "partitions": len(totals), "generation_s": emu.generation_s,
+                "page_size": args.page_size, "num_workers": args.default_workers,
+                "connector": strip(conn), "baseline": strip(base), "economy": eco,
+                "expected_records": sum(totals.values()), "truth_records": truth,
+                "records_match_truth": conn["records"] == sum(totals.values()) == truth
+                and (args.skip_baseline or base["records"] == truth),
+                "per_company_match": per_company_ok, "rss_by_progress_mb": rss_at,
+                "ratio": conn["records_per_s"] / base["records_per_s"] if base["records_per_s"] else None}
+    finally:
+        emu.stop()
+
+
+# ---------------------------------------------------------------------------------------------
+# Profile (py-spy: samples every thread; cProfile would see only the main thread)
+# ---------------------------------------------------------------------------------------------
+
+
+def section_profile(emu, work, start, lookahead, args):
+    pyspy = BIN / "py-spy"
+    if not pyspy.exists() and not ensure_tool("py_spy_dummy_never", "py-spy"):
+        return {"error": "py-spy unavailable"}
+    if not pyspy.exists():
+        pyspy = shutil.which("py-spy")
+    cfg = connector_config(emu, work, "profile", start, lookahead, page_size=args.page_size,
+                           num_workers=args.default_workers)
+    raw = RESULTS / "profile.txt"
+    cmd = [str(pyspy), "record", "--gil", "--rate", "200", "--format", "raw", "--output", str(raw), "--"] + \
+        CONNECTOR + ["read", "--config", str(cfg), "--catalog", str(work.catalog)]
+    log("profile: py-spy record --gil on a %d-company read" % args.sweep_companies)
+    with open(os.devnull, "wb") as null, open(work.path / "pyspy.err", "wb") as err:
+        r = subprocess.run(cmd, cwd=ROOT, stdout=null, stderr=err)
+    if r.returncode != 0 or not raw.exists():
+        return {"error": (work.path / "pyspy.err").read_text()[-500:]}
+    return summarize_profile(raw)
+
+
+KEY_FUNCTIONS = [
+    # (label, substring of a py-spy frame "function (file:line)"): inclusive share of GIL-holding samples
+    ("start-up: imports (CDK, serpyco-rs schema docs)", "_find_and_load ("),
+    ("start-up: manifest -> components", "ModelToComponentFactory.create_component ("),
+    ("partition reads (worker threads)", "PartitionReader.process_partition ("),
+    ("  HTTP send/receive (requests, urllib3)", "HttpClient._send ("),
+    ("  response JSON parse, all calls (stdlib json via requests)", "Response.json ("),
+    ("  PageGuard.extract_records (parse #1)", "PageGuard.extract_records ("),
+    ("  TimifyPagination.next_page_token (parse #2 of the same body)", "TimifyPagination.next_page_token ("),
+    ("  error-handler predicate `'data' not in response` (parse #3)", "HttpResponseFilter._matches_filter ("),
+    ("  record filtering (RecordSelector._filter)", "RecordSelector._filter ("),
+    ("    client-side incremental check (should_be_synced)", "ConcurrentPerPartitionCursor.should_be_synced ("),
+    ("      a new ConcurrentCursor per record (global cursor)", "ConcurrentPerPartitionCursor._create_cursor ("),
+    ("    Jinja `condition` (start_date with a time)", "InterpolatedBoolean.eval ("),
+    ("  AddFields company_id (Jinja)", "AddFields.transform ("),
+    ("  schema type normalization", "TypeTransformer.transform ("),
+    ("main thread: queue -> messages -> stdout", "ConcurrentSource._consume_from_queue ("),
+    ("  record -> JSON line (record_to_string / serializer)", "airbyte_message_to_string ("),
+    ("  record -> JSON line (record_to_string)", "record_to_string ("),
+]
+
+
+def summarize_profile(raw_path, top=25):
+    """py-spy collapsed stacks -> self share per function and inclusive share of key functions."""
+    self_t, incl_t = Counter(), Counter()
+    total = 0
+    for line in raw_path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack:
+            continue
+        n = int(count)
+        frames = [f for f in stack.split(";") if not f.startswith(("process ", "thread "))]
+        if not frames:
+            continue
+        total += n
+        self_t[frames[-1]] += n
+        for f in set(frames):
+            incl_t[f] += n
+    pct = lambda c: round(100.0 * c / total, 1) if total else 0.0  # noqa: E731
+    # Start-up (imports) is a fixed cost that a small profiled read over-weights: the key functions
+    # are shares of the samples outside imports, i.e. of the read itself.
+    lines = [line.rpartition(" ") for line in raw_path.read_text().splitlines()]
+    startup = sum(int(n) for stack, _, n in lines if stack and "_find_and_load (" in stack)
+    read_total = total - startup
+    key = [("start-up: imports (share of all samples)", pct(startup))]
+    for label, needle in KEY_FUNCTIONS[1:]:
+        n = sum(int(c) for stack, _, c in lines if stack and needle in stack and "_find_and_load (" not in stack)
+        key.append((label, round(100.0 * n / read_total, 1) if read_total else 0.0))
+    return {"samples": total, "startup_samples": startup,
+            "self": [(f, pct(c)) for f, c in self_t.most_common(top)],
+            "inclusive": [(f, pct(c)) for f, c in incl_t.most_common(top * 2)],
+            "key_functions": key}
+
+
+# ---------------------------------------------------------------------------------------------
+# Report
+# ---------------------------------------------------------------------------------------------
+
+
