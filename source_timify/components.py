@@ -35,7 +35,6 @@ from airbyte_cdk.sources.declarative.extractors.record_filter import RecordFilte
 from airbyte_cdk.sources.declarative.interpolation.interpolated_string import InterpolatedString
 from airbyte_cdk.sources.declarative.requesters.error_handlers import (
     DefaultErrorHandler,
-    HttpResponseFilter,
 )
 from airbyte_cdk.sources.declarative.requesters.paginators.strategies.pagination_strategy import (
     PaginationStrategy,
@@ -737,10 +736,6 @@ class OutageCutoff(DefaultErrorHandler):
         super().__post_init__(parameters)
         if self.session is None:
             self.session = session_of(self.config)
-        # The factory adds this catch-all to DefaultErrorHandler; a custom handler must add it.
-        self.response_filters = list(self.response_filters or []) + [
-            HttpResponseFilter(config=self.config, parameters={})
-        ]
         self._outage_seconds = float(self.outage_seconds)
 
     def interpret_response(

@@ -3,7 +3,6 @@
 import json
 import threading
 
-import pytest
 import requests_mock
 from airbyte_cdk.models import FailureType
 

@@ -155,3 +155,28 @@ def test_carry_in_config_hands_the_sources_session_to_every_component_parent_str
         assert len(mine) >= 14, kind.__name__  # 8 streams and the 6 parents' own companies streams
     with pytest.raises(CdkChanged, match="carry_in_config"):
         cdk_workarounds.carry_in_config(types.SimpleNamespace(), lambda config: config)
+
+
+def test_our_error_handler_treats_statuses_no_filter_names_as_the_cdks_own_handler_does():
+    # The CDK's factory appends a catch-all filter to the DefaultErrorHandlers it builds; OutageCutoff,
+    # a custom handler, used to copy it. The handler's own fallback does the same: this keeps it so.
+    from airbyte_cdk.sources.declarative.requesters.error_handlers import DefaultErrorHandler
+
+    from source_timify.components import OutageCutoff
+
+    def resolution(handler, status):
+        response = requests.Response()
+        response.status_code = status
+        response._content = b"{}"
+        response.request = requests.Request("GET", f"{BASE}/v1/services").prepare()
+        return handler.interpret_response(response)
+
+    cdk = next(  # what the factory builds for a DefaultErrorHandler with no filters of its own
+        c for c in [SourceTimify(config=CONFIG)._constructor.create_component(
+            __import__("airbyte_cdk.sources.declarative.models", fromlist=["DefaultErrorHandler"]).DefaultErrorHandler,
+            {"type": "DefaultErrorHandler"}, CONFIG)]
+    )
+    assert isinstance(cdk, DefaultErrorHandler)
+    ours = OutageCutoff(config=CONFIG, parameters={})
+    for status in (418, 409, 200):
+        assert resolution(ours, status).response_action == resolution(cdk, status).response_action, status
