@@ -46,7 +46,8 @@ def test_malformed_json_page_is_retried_not_taken_as_the_end(timify):
 
 def test_missing_scope_is_a_config_error_naming_the_scope(timify):
     with_appointments(timify)
-    timify.scripted = {2: FORBIDDEN}
+    # The app lacks the Events scope: the window-width probe (request 2) and the first window are refused.
+    timify.scripted = {2: FORBIDDEN, 3: FORBIDDEN}
     output = run_read(make_config(enterprise_id=None), ["appointments"], expecting_exception=True)
     error = output.errors[0].trace.error
     assert error.failure_type == FailureType.config_error
