@@ -3,9 +3,18 @@
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
+import requests_mock
 
 from source_timify.incremental import company_date_range, windows as cut_windows
-from unit_tests.conftest import COMPANY_A, appointment, make_config, records_of, run_read
+from unit_tests.conftest import COMPANY_A, COMPANY_B, ENTERPRISE, make_config, records_of, run_read
+from unit_tests.timify_responses import (
+    appointment,
+    appointment_windows,
+    company,
+    register_appointments,
+    register_list,
+    register_login,
+)
 
 TODAY = date(2026, 11, 28)
 
@@ -62,35 +71,54 @@ def test_window_days_zero_is_one_partition_for_the_whole_range():
     assert cut_windows(date(2024, 1, 1), date(2026, 1, 1), 0) == [(date(2024, 1, 1), date(2026, 1, 1))]
 
 
-def test_appointments_on_window_edges_are_read_exactly_once(timify):
-    start = date(2026, 1, 1)
+def _serve(mocker, config, company_a=(), company_b=()):
+    """TIMIFY as it answers a sync with `config`: the companies, and their appointments by window."""
+    register_login(mocker)
+    register_list(mocker, "/v1/companies", [company(COMPANY_A), company(COMPANY_B)], config["page_size"], f"enterprise_id={ENTERPRISE}")
+    windows = appointment_windows(config)
+    register_appointments(mocker, COMPANY_A, list(company_a), windows, config["page_size"])
+    register_appointments(mocker, COMPANY_B, list(company_b), windows, config["page_size"])
+
+
+def test_appointments_on_window_edges_are_read_exactly_once():
+    config = make_config(start_date="2026-01-01", page_size=1000)
     edges = []
-    config = make_config()
     for from_date, to_date in cut_windows(*company_date_range(config, None, datetime.now(timezone.utc).date()), 31):
         edges += [f"{from_date}T00:00:00Z", f"{to_date}T23:59:59Z"]
-    timify.appointments[COMPANY_A] = [appointment(COMPANY_A, n, edge) for n, edge in enumerate(edges)]
-    output = run_read(make_config(start_date=start.isoformat(), page_size=1000), ["appointments"])
+    served = [appointment(COMPANY_A, n, edge) for n, edge in enumerate(edges)]
+    with requests_mock.Mocker() as mocker:
+        _serve(mocker, config, served)
+        output = run_read(config, ["appointments"])
+    assert not output.errors
     ids = [r["id"] for r in records_of(output, "appointments")]
-    assert sorted(ids) == sorted(a["id"] for a in timify.appointments[COMPANY_A])
+    assert sorted(ids) == sorted(a["id"] for a in served)
 
 
-def test_start_date_with_a_time_skips_that_days_earlier_appointments(timify):
-    timify.appointments[COMPANY_A] = [
+def test_start_date_with_a_time_skips_that_days_earlier_appointments():
+    config = make_config(start_date="2026-03-01T10:00:00Z")
+    served = [
         appointment(COMPANY_A, 1, "2026-03-01T08:00:00Z"),
         appointment(COMPANY_A, 2, "2026-03-01T12:00:00Z"),
         appointment(COMPANY_A, 3, "2026-03-02T08:00:00Z"),
     ]
-    output = run_read(make_config(start_date="2026-03-01T10:00:00Z"), ["appointments"])
+    with requests_mock.Mocker() as mocker:
+        _serve(mocker, config, served)
+        output = run_read(config, ["appointments"])
     assert sorted(r["startDate"] for r in records_of(output, "appointments")) == [
         "2026-03-01T12:00:00Z",
         "2026-03-02T08:00:00Z",
     ]
 
 
-def test_records_carry_their_company_id(timify):
-    timify.appointments[COMPANY_A] = [appointment(COMPANY_A, 1, "2026-03-01T08:00:00Z")]
-    output = run_read(make_config(), ["appointments"])
-    assert [r["company_id"] for r in records_of(output, "appointments")] == [COMPANY_A]
+def test_records_carry_their_company_id():
+    config = make_config()
+    with requests_mock.Mocker() as mocker:
+        _serve(mocker, config, [appointment(COMPANY_A, 1, "2026-03-01T08:00:00Z")], [appointment(COMPANY_B, 2, "2026-03-02T08:00:00Z")])
+        output = run_read(config, ["appointments"])
+    assert sorted((r["company_id"], r["id"][:12]) for r in records_of(output, "appointments")) == [
+        (COMPANY_A, COMPANY_A[:12]),
+        (COMPANY_B, COMPANY_B[:12]),
+    ]
 
 
 def test_the_range_without_lookahead_days_ends_where_the_spec_default_says():

@@ -1,166 +1,200 @@
 """Token exchange: one login per sync, renewal before expiry, one re-login after a 401."""
 
 import json
+import threading
 
+import pytest
+import requests_mock
 from airbyte_cdk.models import FailureType
 
-from unit_tests.conftest import (
-    APP_SECRET,
+from source_timify.components import TimifyAuthenticator
+from source_timify.session import TimifySession
+from unit_tests.conftest import APP_SECRET, COMPANY_A, ENTERPRISE, days_from_today, make_config, records_of, run_read
+from unit_tests.timify_responses import (
     BASE,
-    COMPANY_A,
     appointment,
-    days_from_today,
-    make_config,
-    records_of,
-    run_read,
+    company,
+    error,
+    login,
+    page,
+    requests_to,
 )
 
 ALL_STREAMS = ["companies", "appointments", "customers", "customer_fields", "services", "resources", "timeshifts", "enterprise_customers"]
+TODAY = days_from_today(0)
 
 
-def test_one_login_serves_every_stream_and_partition(timify):
-    for n in range(5):
-        timify.appointments[COMPANY_A].append(appointment(COMPANY_A, n, days_from_today(-n) + "T10:00:00Z"))
-    output = run_read(make_config(), ALL_STREAMS)
+class Tokens:
+    """This file's TIMIFY logins: numbered tokens, `live` until a test revokes them; a data
+    request signed with anything else is answered 401 (each test states when that happens)."""
+
+    def __init__(self, mocker, expires=3600):
+        self.issued, self.live, self.refused, self.expires = 0, set(), 0, expires
+        self.on_login = lambda token: None
+        mocker.post(f"{BASE}/v1/auth/token", json=self._login)
+
+    def _login(self, request, context):
+        self.issued += 1
+        token = f"access-token-{self.issued:04d}"
+        self.live.add(token)
+        self.on_login(token)
+        body = login(token, self.expires)
+        body["refreshToken"] = f"refresh-token-{self.issued:04d}"
+        return body
+
+    def guarded(self, body, before=None):
+        """A callback answering `body` to requests signed with a live token (after `before(request)`)."""
+
+        def answer(request, context):
+            if before is not None:
+                before(request)
+            if (request.headers.get("authorization") or "").removeprefix("Bearer ") not in self.live:
+                self.refused += 1
+                context.status_code = 401
+                return error("TOKEN_INVALID", "The access token is not valid")
+            return body
+
+        return answer
+
+
+def _serve_everything(mocker, tokens, appointments_today=()):
+    """An enterprise of one company (A) with `appointments_today` today and nothing else."""
+    guarded = tokens.guarded
+    mocker.get(f"{BASE}/v1/companies?enterprise_id={ENTERPRISE}", json=guarded(page([company(COMPANY_A)])))
+    dated = lambda request: request.qs.get("from_date", [""])[0] <= TODAY <= request.qs.get("to_date", [""])[0]
+    mocker.get(f"{BASE}/v1/appointments", json=guarded(page(list(appointments_today))), additional_matcher=dated)
+    mocker.get(f"{BASE}/v1/appointments", json=guarded(page([])), additional_matcher=lambda request: not dated(request))
+    for path in ("/v1/customers", "/v1/customers/customfields", "/v1/services", "/v1/resources", "/v1/timeshifts", "/v1/enterprise-customers"):
+        mocker.get(f"{BASE}{path}", json=guarded(page([])))
+
+
+def test_one_login_serves_every_stream_and_partition():
+    with requests_mock.Mocker() as mocker:
+        tokens = Tokens(mocker)
+        _serve_everything(mocker, tokens, [appointment(COMPANY_A, n, f"{TODAY}T{10 + n}:00:00Z") for n in range(5)])
+        output = run_read(make_config(lookahead_days=0, start_date=days_from_today(-200)), ALL_STREAMS)
     assert not output.errors
     assert len(records_of(output, "appointments")) == 5
-    assert len(timify.data_requests()) > 10  # many partitions and pages...
-    assert timify.logins == 1  # ...and a single token exchange
+    assert len([r for r in mocker.request_history if r.method == "GET"]) > 10  # many partitions and pages...
+    assert tokens.issued == 1 and tokens.refused == 0  # ...and a single token exchange
 
 
-def test_login_sends_lowercase_json_credentials_and_the_documented_bearer_header(timify):
-    run_read(make_config(), ["companies"])
-    login = timify.mocker.request_history[0]
-    assert login.path == "/v1/auth/token"
-    assert login.headers["content-type"] == "application/json"
-    assert json.loads(login.body) == {"appid": "app-id-1", "appsecret": APP_SECRET}
-    data_call = timify.data_requests()[0]
+def test_login_sends_lowercase_json_credentials_and_the_documented_bearer_header():
+    with requests_mock.Mocker() as mocker:
+        tokens = Tokens(mocker)
+        _serve_everything(mocker, tokens)
+        run_read(make_config(), ["companies"])
+    login_request = mocker.request_history[0]
+    assert login_request.path == "/v1/auth/token"
+    assert login_request.headers["content-type"] == "application/json"
+    assert json.loads(login_request.body) == {"appid": "app-id-1", "appsecret": APP_SECRET}
+    data_call = requests_to(mocker, "/v1/companies")[0]
     assert data_call.headers["authorization"] == "Bearer access-token-0001"  # the reference's form
 
 
-def test_token_is_renewed_before_its_lifetime_ends(timify, monkeypatch):
+def test_token_is_renewed_before_its_lifetime_ends(monkeypatch):
     clock = [1000.0]
     monkeypatch.setattr("source_timify.components.time.monotonic", lambda: clock[0])
-    timify.token_lifetime = 100  # seconds; renewed once less than the safety margin is left
-    original = timify._list
-    issued_at = {}
-    original_login = timify._login
+    companies = [company(f"5f{n:022x}", name=str(n)) for n in range(6)]
+    with requests_mock.Mocker() as mocker:
+        tokens = Tokens(mocker, expires=100)  # seconds; renewed once less than the safety margin is left
+        issued_at = {}
+        tokens.on_login = lambda token: issued_at.__setitem__(token, clock[0])
 
-    def login(request, context):
-        body = original_login(request, context)
-        issued_at[body["accessToken"]] = clock[0]
-        return body
+        def a_call_takes_30_s(request):
+            clock[0] += 30
+            token = request.headers["authorization"].removeprefix("Bearer ")
+            if clock[0] - issued_at[token] > 100:  # the server expires it
+                tokens.live.discard(token)
 
-    timify.mocker.post(f"{BASE}/v1/auth/token", json=login)
-
-    def advancing(source):
-        answer = original(source)
-
-        def wrapped(request, context):
-            clock[0] += 30  # every data call takes 30 s of the token's life
-            token = request.headers.get("authorization")
-            if clock[0] - issued_at.get(token, clock[0]) > 100:  # the server expires it
-                timify.valid_tokens.discard(token)
-            return answer(request, context)
-
-        return wrapped
-
-    timify.companies = [{"id": f"5f{n:022x}", "name": str(n)} for n in range(6)]
-    timify.mocker.get(f"{BASE}/v1/companies", content=advancing(lambda request: timify.companies))
-    output = run_read(make_config(page_size=1, enterprise_id=None), ["companies"])
+        for n, one in enumerate(companies, start=1):
+            mocker.get(
+                f"{BASE}/v1/companies?page={n}&limit=1",
+                json=tokens.guarded(page([one], n, 1, total=6), before=a_call_takes_30_s),
+            )
+        output = run_read(make_config(page_size=1, enterprise_id=None), ["companies"])
     assert not output.errors
+    assert len(records_of(output, "companies")) == 6
     # 6 calls of 30 s each; a 100 s token is renewed when less than its 10 s margin is left
     # (a tenth of a short lifetime): it serves calls 1-3 (0-90 s), a new one calls 4-6, and no
     # call ever meets a 401.
-    assert timify.logins == 2
-    assert timify.unauthorized == 0
+    assert tokens.issued == 2
+    assert tokens.refused == 0
 
 
-def test_missing_expires_assumes_a_short_lifetime(timify, monkeypatch):
+def test_missing_expires_assumes_a_short_lifetime(monkeypatch):
     clock = [0.0]
     monkeypatch.setattr("source_timify.components.time.monotonic", lambda: clock[0])
-    timify.token_lifetime = None
-    from source_timify.components import TimifyAuthenticator
+    with requests_mock.Mocker() as mocker:
+        tokens = Tokens(mocker, expires=None)
+        authenticator = TimifyAuthenticator(config=make_config(), parameters={})
+        assert authenticator.token == "Bearer access-token-0001"
+        clock[0] += 269  # renewed a tenth of its lifetime early: at 270 s
+        assert authenticator.token == "Bearer access-token-0001"
+        clock[0] += 32  # the default lifetime (300 s) has passed
+        assert authenticator.token == "Bearer access-token-0002"
+    assert tokens.issued == 2
 
-    authenticator = TimifyAuthenticator(config=make_config(), parameters={})
-    assert authenticator.token == "Bearer access-token-0001"
-    clock[0] += 269  # renewed a tenth of its lifetime early: at 270 s
-    assert authenticator.token == "Bearer access-token-0001"
-    clock[0] += 32  # the default lifetime (300 s) has passed
-    assert authenticator.token == "Bearer access-token-0002"
-    assert timify.logins == 2
 
+def test_expired_token_mid_sync_relogs_once_and_retries_the_request():
+    calls = []
+    with requests_mock.Mocker() as mocker:
+        tokens = Tokens(mocker)
 
-def test_expired_token_mid_sync_relogs_once_and_retries_the_request(timify):
-    for n in range(6):
-        timify.appointments[COMPANY_A].append(appointment(COMPANY_A, n, days_from_today(-1) + "T10:00:00Z"))
-    first_token_calls = []
+        def forget_every_token_at_the_3rd_call(request):
+            calls.append(request.url)
+            if len(calls) == 3:
+                tokens.live.clear()
 
-    original_login = timify._login
-
-    def login(request, context):
-        body = original_login(request, context)
-        return body
-
-    timify.mocker.post(f"{BASE}/v1/auth/token", json=login)
-    # The server forgets every token after the 3rd data call: the connector must log in again.
-    original_list = timify._list
-
-    def revoking(source):
-        answer = original_list(source)
-
-        def wrapped(request, context):
-            if timify.data_calls == 3 and not first_token_calls:
-                first_token_calls.append(True)
-                timify.valid_tokens.clear()
-            return answer(request, context)
-
-        return wrapped
-
-    timify.mocker.get(f"{BASE}/v1/companies", content=revoking(lambda request: timify.companies))
-    timify.mocker.get(f"{BASE}/v1/appointments", content=revoking(timify._appointments))
-    output = run_read(make_config(), ["appointments"])
+        mocker.get(f"{BASE}/v1/companies", json=tokens.guarded(page([company(COMPANY_A)]), forget_every_token_at_the_3rd_call))
+        served = [appointment(COMPANY_A, n, f"{TODAY}T1{n}:00:00Z") for n in range(6)]
+        for n in range(1, 4):
+            body = page(served[(n - 1) * 2 : n * 2], n, 2, total=6)
+            mocker.get(f"{BASE}/v1/appointments?page={n}&limit=2", json=tokens.guarded(body, forget_every_token_at_the_3rd_call))
+        output = run_read(make_config(enterprise_id=None, start_date=TODAY, lookahead_days=0), ["appointments"])
     assert not output.errors
     assert len(records_of(output, "appointments")) == 6
-    assert timify.logins == 2
+    assert tokens.issued == 2 and tokens.refused == 1
 
 
-def test_rejected_credentials_fail_with_a_sentence_naming_the_app_secret(timify):
-    timify.mocker.post(f"{BASE}/v1/auth/token", status_code=401, json={"status": 0, "error": {"code": "INVALID_CREDENTIALS", "message": "Invalid"}})
-    output = run_read(make_config(), ["companies"], expecting_exception=True)
-    for error in output.errors:  # the stream's error and the sync's summary
-        assert error.trace.error.failure_type == FailureType.config_error
-        assert "App Secret" in error.trace.error.message and "App Overview" in error.trace.error.message
-    assert APP_SECRET not in "".join(json.dumps(m) if isinstance(m, dict) else str(m) for m in output._messages)
+def test_rejected_credentials_fail_with_a_sentence_naming_the_app_secret():
+    with requests_mock.Mocker() as mocker:
+        mocker.post(f"{BASE}/v1/auth/token", status_code=401, json=error("INVALID_CREDENTIALS", "Invalid"))
+        output = run_read(make_config(), ["companies"], expecting_exception=True)
+    assert output.errors
+    for failure in output.errors:  # the stream's error and the sync's summary
+        assert failure.trace.error.failure_type == FailureType.config_error
+        assert "App Secret" in failure.trace.error.message and "App Overview" in failure.trace.error.message
+    assert APP_SECRET not in "".join(str(m) for m in output._messages)
 
 
-def test_secret_and_tokens_never_reach_the_output(timify):
-    timify.appointments[COMPANY_A].append(appointment(COMPANY_A, 1, days_from_today(0) + "T10:00:00Z"))
-    output = run_read(make_config(), ALL_STREAMS)
+def test_secret_and_tokens_never_reach_the_output():
+    with requests_mock.Mocker() as mocker:
+        tokens = Tokens(mocker)
+        _serve_everything(mocker, tokens, [appointment(COMPANY_A, 1, f"{TODAY}T10:00:00Z")])
+        output = run_read(make_config(lookahead_days=0, start_date=TODAY), ALL_STREAMS)
+    assert records_of(output, "appointments")
     everything = "\n".join(str(m) for m in output._messages)
     assert APP_SECRET not in everything
     assert "access-token-0001" not in everything
     assert "refresh-token-0001" not in everything
 
 
-def test_workers_refused_the_same_token_log_in_once(timify):
-    import threading
-
-    from source_timify.components import TimifyAuthenticator
-    from source_timify.session import TimifySession
-
-    session = TimifySession()
-    authenticators = [TimifyAuthenticator(config=make_config(), parameters={}, session=session) for _ in range(3)]
-    assert authenticators[0].token == "Bearer access-token-0001"
-    # Three workers are refused the same token at once; the lock is held until all three are
-    # waiting to log in again, as when the first re-login is still on its way.
-    threads = [threading.Thread(target=a.refresh_and_set_access_token) for a in authenticators]
-    session.form_confirmed = True  # a refused token, not a refused form
-    with session.lock:
+def test_workers_refused_the_same_token_log_in_once():
+    with requests_mock.Mocker() as mocker:
+        tokens = Tokens(mocker)
+        session = TimifySession()
+        authenticators = [TimifyAuthenticator(config=make_config(), parameters={}, session=session) for _ in range(3)]
+        assert authenticators[0].token == "Bearer access-token-0001"
+        # Three workers are refused the same token at once; the lock is held until all three are
+        # waiting to log in again, as when the first re-login is still on its way.
+        threads = [threading.Thread(target=a.refresh_and_set_access_token) for a in authenticators]
+        session.form_confirmed = True  # a refused token, not a refused form
+        with session.lock:
+            for thread in threads:
+                thread.start()
+            threading.Event().wait(0.3)
         for thread in threads:
-            thread.start()
-        threading.Event().wait(0.3)
-    for thread in threads:
-        thread.join()
-    assert timify.logins == 2  # the first login, and one re-login shared by the three workers
-    assert all(a.token == "Bearer access-token-0002" for a in authenticators)
+            thread.join()
+        assert tokens.issued == 2  # the first login, and one re-login shared by the three workers
+        assert all(a.token == "Bearer access-token-0002" for a in authenticators)

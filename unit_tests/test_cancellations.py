@@ -4,9 +4,26 @@ compact ids in the state, and the confirmation request (cancellations.py, Compan
 import random
 
 import pytest
+import requests_mock
 
-from source_timify.cancellations import DELETED_AT, decode_ids, encode_ids
-from unit_tests.conftest import COMPANY_A, COMPANY_B, appointment, days_from_today, final_state, make_config, records_of, run_read
+from source_timify.cancellations import DELETED_AT, LOOKUP_ATTEMPTS, decode_ids, encode_ids
+from unit_tests.conftest import COMPANY_A, COMPANY_B, ENTERPRISE, days_from_today, final_state, make_config, records_of, run_read
+from unit_tests.timify_responses import (
+    appointment,
+    appointment_windows,
+    company,
+    customer,
+    error,
+    lookups,
+    register_appointments,
+    register_list,
+    register_login,
+    register_lookup,
+    register_page,
+    window_query,
+)
+
+LIMIT = 2  # make_config's page_size
 
 
 def object_ids(count, seed=1, processes=4, other_accounts=5000):
@@ -37,97 +54,114 @@ def test_the_state_for_upcoming_appointments_is_a_few_bytes_each(count, bound_by
     assert len(encoded) / count < 6
 
 
+@pytest.fixture
+def api():
+    with requests_mock.Mocker(case_sensitive=True) as mocker:
+        register_login(mocker)
+        register_list(mocker, "/v1/companies", [company(COMPANY_A), company(COMPANY_B)], LIMIT, f"enterprise_id={ENTERPRISE}")
+        yield mocker
+
+
+def serve(api, a=(), b=()):
+    """Companies A's and B's appointments, in every window of the sync."""
+    windows = appointment_windows(make_config())
+    register_appointments(api, COMPANY_A, list(a), windows, LIMIT)
+    register_appointments(api, COMPANY_B, list(b), windows, LIMIT)
+
+
 def upcoming(n, days=10, updated="2026-01-01T00:00:00Z"):
     return appointment(COMPANY_A, n, days_from_today(days) + "T10:00:00Z", updated=updated)
 
 
-def two_syncs(timify, between):
-    """A first sync, `between(timify)`, and a second sync from the first's state."""
+def two_syncs(api, before, after):
+    """A first sync while company A has the appointments `before`, and a second sync from the
+    first's state once it has `after`."""
+    serve(api, before)
     first = run_read(make_config(), ["appointments"])
     state = final_state(first, "appointments")
-    between(timify)
+    serve(api, after)
     return first, run_read(make_config(), ["appointments"], state={"appointments": state})
 
 
-def test_a_cancelled_upcoming_appointment_gets_one_deletion_record(timify):
-    timify.appointments[COMPANY_A] = [upcoming(1), upcoming(2), upcoming(3, days=-20)]
-    cancelled = timify.appointments[COMPANY_A][0]
-    first, second = two_syncs(timify, lambda t: t.appointments[COMPANY_A].remove(cancelled))
+def deletions(output):
+    return [r for r in records_of(output, "appointments") if r.get(DELETED_AT)]
+
+
+def test_a_cancelled_upcoming_appointment_gets_one_deletion_record(api):
+    before = [upcoming(1), upcoming(2), upcoming(3, days=-20)]
+    cancelled = before[0]
+    register_lookup(api, COMPANY_A, found=[], ids=[cancelled["id"]])  # TIMIFY no longer has it
+    first, second = two_syncs(api, before, before[1:])
     # (in-process reads drop null fields; the CLI keeps them: run.py)
     assert records_of(first, "appointments") and all(r.get(DELETED_AT) is None for r in records_of(first, "appointments"))
-    deletions = [r for r in records_of(second, "appointments") if r.get(DELETED_AT)]
-    assert [(r["company_id"], r["id"]) for r in deletions] == [(COMPANY_A, cancelled["id"])]
-    assert deletions[0]["updatedAt"] == deletions[0][DELETED_AT] and deletions[0][DELETED_AT].endswith("Z")
-    lookups = [r for r in timify.data_requests("/v1/appointments") if "ids" in r.qs]
-    assert [r.qs["ids"] for r in lookups] == [[cancelled["id"]]]
-    assert lookups[0].headers["company-id"] == COMPANY_A and "from_date" not in lookups[0].qs
+    deleted = deletions(second)
+    assert [(r["company_id"], r["id"]) for r in deleted] == [(COMPANY_A, cancelled["id"])]
+    assert deleted[0]["updatedAt"] == deleted[0][DELETED_AT] and deleted[0][DELETED_AT].endswith("Z")
+    assert [r.qs["ids"] for r in lookups(api)] == [[cancelled["id"]]]
+    assert lookups(api)[0].headers["company-id"] == COMPANY_A and "from_date" not in lookups(api)[0].qs
 
 
-def test_an_appointment_that_moved_out_of_the_range_is_not_deleted(timify):
-    timify.appointments[COMPANY_A] = [upcoming(1), upcoming(2)]
-    moved = timify.appointments[COMPANY_A][0]
-
-    def move_beyond_the_horizon(t):
-        moved["startDate"] = days_from_today(400) + "T10:00:00Z"  # lookahead_days is 30
-
-    _, second = two_syncs(timify, move_beyond_the_horizon)
-    assert not [r for r in records_of(second, "appointments") if r.get(DELETED_AT)]
-    assert [r for r in timify.data_requests("/v1/appointments") if "ids" in r.qs]  # it was asked about
+def test_an_appointment_that_moved_out_of_the_range_is_not_deleted(api):
+    before = [upcoming(1), upcoming(2)]
+    moved = dict(before[0], startDate=days_from_today(400) + "T10:00:00Z")  # lookahead_days is 30
+    register_lookup(api, COMPANY_A, found=[moved], ids=[moved["id"]])  # TIMIFY still has it
+    _, second = two_syncs(api, before, [moved, before[1]])
+    assert not deletions(second)
+    assert [r.qs["ids"] for r in lookups(api)] == [[moved["id"]]]  # it was asked about
 
 
-def test_nothing_deleted_means_no_deletion_record_and_no_lookup(timify):
-    timify.appointments[COMPANY_A] = [upcoming(1), upcoming(2)]
-    _, second = two_syncs(timify, lambda t: None)
+def test_nothing_deleted_means_no_deletion_record_and_no_lookup(api):
+    register_lookup(api, COMPANY_A, found=[])  # were any id asked about, it would read as deleted
+    _, second = two_syncs(api, [upcoming(1), upcoming(2)], [upcoming(1), upcoming(2)])
     assert not records_of(second, "appointments")
-    assert not [r for r in timify.data_requests("/v1/appointments") if "ids" in r.qs]
+    assert not lookups(api)
 
 
-def test_deleted_past_appointments_are_not_reported(timify):
+def test_deleted_past_appointments_are_not_reported(api):
     old = appointment(COMPANY_A, 1, "2026-02-01T10:00:00Z")  # months before the sync
-    timify.appointments[COMPANY_A] = [old, upcoming(2)]
-    _, second = two_syncs(timify, lambda t: t.appointments[COMPANY_A].remove(old))
+    register_lookup(api, COMPANY_A, found=[])  # were it asked about, it would read as deleted
+    _, second = two_syncs(api, [old, upcoming(2)], [upcoming(2)])
     assert not records_of(second, "appointments")
+    assert not lookups(api)
 
 
-def test_a_company_not_read_completely_reports_nothing_and_asks_again_next_time(timify):
-    timify.appointments[COMPANY_A] = [upcoming(1), upcoming(2)]
-    timify.appointments[COMPANY_B] = [appointment(COMPANY_B, 9, days_from_today(5) + "T10:00:00Z")]
+def test_a_company_not_read_completely_reports_nothing_and_asks_again_next_time(api):
+    before = [upcoming(1), upcoming(2)]
+    company_b = [appointment(COMPANY_B, 9, days_from_today(5) + "T10:00:00Z")]
+    serve(api, before, company_b)
     first = run_read(make_config(), ["appointments"])
-    cancelled = timify.appointments[COMPANY_A].pop(0)
-
-    def fail_one_window_of_company_a(request):
-        if request.headers.get("company-id") == COMPANY_A and request.qs.get("from_date") == ["2026-01-01"]:
-            timify.scripted[timify.data_calls] = (403, {"status": 0, "error": {"code": "FORBIDDEN", "message": "no"}}, {})
-
-    timify.before_request.append(fail_one_window_of_company_a)
+    cancelled = before[0]
+    register_lookup(api, COMPANY_A, found=[])  # whatever is asked, TIMIFY no longer has it
+    serve(api, before[1:], company_b)
+    # One window of company A fails (the first one): A is not read completely.
+    first_window = appointment_windows(make_config())[0]
+    assert first_window[0] == "2026-01-01"
+    forbidden = register_page(api, "/v1/appointments", 1, LIMIT, [{"status_code": 403, "json": error("FORBIDDEN", "no")}],
+                              window_query(*first_window), COMPANY_A)
     failed = run_read(make_config(), ["appointments"], state={"appointments": final_state(first, "appointments")},
                       expecting_exception=True)
-    assert failed.errors and not [r for r in records_of(failed, "appointments") if r.get(DELETED_AT)]
-    timify.before_request.clear()
+    assert forbidden.called
+    assert failed.errors and not deletions(failed)
+    serve(api, before[1:], company_b)  # the window answers again
     third = run_read(make_config(), ["appointments"], state={"appointments": final_state(failed, "appointments")})
-    assert [r["id"] for r in records_of(third, "appointments") if r.get(DELETED_AT)] == [cancelled["id"]]
+    assert [r["id"] for r in deletions(third)] == [cancelled["id"]]
 
 
-def test_a_lookup_timify_cannot_answer_reports_nothing_and_asks_again_next_time(timify):
-    timify.appointments[COMPANY_A] = [upcoming(1), upcoming(2)]
-    cancelled = timify.appointments[COMPANY_A][0]
-    first = run_read(make_config(), ["appointments"])
-    timify.appointments[COMPANY_A].remove(cancelled)
-
-    def lookups_fail(request):
-        if "ids" in request.qs:
-            timify.scripted[timify.data_calls] = (500, {"status": 0, "error": {"code": "INTERNAL", "message": "down"}}, {})
-
-    timify.before_request.append(lookups_fail)
-    second = run_read(make_config(), ["appointments"], state={"appointments": final_state(first, "appointments")})
-    assert not [r for r in records_of(second, "appointments") if r.get(DELETED_AT)]
-    timify.before_request.clear()
+def test_a_lookup_timify_cannot_answer_reports_nothing_and_asks_again_next_time(api):
+    before = [upcoming(1), upcoming(2)]
+    cancelled = before[0]
+    failing = register_lookup(api, COMPANY_A, status_code=500, json=error("INTERNAL", "down"))
+    first, second = two_syncs(api, before, before[1:])
+    assert failing.call_count == LOOKUP_ATTEMPTS  # asked, and retried
+    assert not deletions(second)
+    register_lookup(api, COMPANY_A, found=[], ids=[cancelled["id"]])
     third = run_read(make_config(), ["appointments"], state={"appointments": final_state(second, "appointments")})
-    assert [r["id"] for r in records_of(third, "appointments") if r.get(DELETED_AT)] == [cancelled["id"]]
+    assert [r["id"] for r in deletions(third)] == [cancelled["id"]]
 
 
-def test_customers_carry_no_cancellation_tracking(timify):
-    timify.customers[COMPANY_A] = [{"id": "c1", "updatedAt": "2026-01-01T00:00:00Z"}]
+def test_customers_carry_no_cancellation_tracking(api):
+    register_list(api, "/v1/customers", [customer(COMPANY_A, 1, updated="2026-01-01T00:00:00Z")], LIMIT, company_id=COMPANY_A)
+    register_list(api, "/v1/customers", [], LIMIT, company_id=COMPANY_B)
     output = run_read(make_config(), ["customers"])
     assert all(set(entry) == {"updatedAt"} for entry in final_state(output, "customers")["companies"].values())
     assert DELETED_AT not in records_of(output, "customers")[0]
