@@ -159,7 +159,26 @@ def report(results, args):
                  "%.2f s." % (cs["spec_median_s"], len(cs["spec_runs_s"]), ", ".join("%.2f" % t for t in cs["spec_runs_s"]),
                               cs["import_cdk_median_s"]))
         L.append("")
+    L += windows_report(results)
     return "\n".join(L)
+
+
+def windows_report(results):
+    """The window-width section's table (issue 10), or [] when it did not run."""
+    w = results.get("windows")
+    if not w:
+        return []
+    L = ["", "## Appointment windows: sparse and dense accounts on 31- and 365-day servers", "",
+         "%d ms per request, page size %d. Minimum = pages of the widest window the server accepts + "
+         "companies + login; ideal = minimum x latency / num_workers." % (w["latency_ms"], w["page_size"]), "",
+         "| account | companies | appointments | server window | requests (min) | refused | sync wall s | ideal s | x ideal | records |",
+         "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in w["rows"]:
+        L.append("| %s | %d | %d | %d days | %d (%d) | %s | %.2f | %.2f | %.2f | %d |" % (
+            r["account"], r["companies"], r["appointments"], r["server_max_days"], r["requests"],
+            r["minimum_requests"], sum(r["refused"].values()) if r["refused"] else 0, r["sync_wall_s"],
+            r["ideal_s"], r["ratio_sync"], r["records"]))
+    return L
 
 
 def plot(results, path):

@@ -11,6 +11,8 @@ machine's cores: the figures say how many). Sections, all in one run:
                sync wall vs ideal (requests x latency / num_workers) for several num_workers
 4. economy     requests made (emulator counters and log) vs the minimum: pages + companies + logins
 5. cold start  `source-timify spec`, median of 5
+6. windows     sparse and dense accounts on 31- and 365-day servers at 100 ms per request: requests
+               and sync wall vs minimum requests x latency / num_workers
 plus num_workers without latency (10,000 appointments) and page_size at 100 ms on dense windows.
 
 Output: a markdown table (stdout and bench/results/latest.md), bench/results/latest.json and
@@ -33,6 +35,7 @@ from sections import (
     section_page_sizes,
     section_sweeps,
     section_throughput,
+    section_windows,
 )
 
 
@@ -61,8 +64,12 @@ def main(argv=None):
     p.add_argument("--page-appointments", type=int, default=90_000, help="one company's appointments for the page_size sweep")
     p.add_argument("--page-windows", type=int, default=3, help="31-day windows read in the page_size sweep")
     p.add_argument("--sweep-latency-ms", type=float, default=100)
-    p.add_argument("--sections", default="cold,latency,sweeps,pages,throughput",
-                   help="comma-separated subset of cold,latency,sweeps,pages,throughput")
+    p.add_argument("--windows-sparse-companies", type=int, default=4)
+    p.add_argument("--windows-sparse-per-company", type=int, default=300, help="3 years of a sparse account")
+    p.add_argument("--windows-dense-companies", type=int, default=4)
+    p.add_argument("--windows-dense-per-company", type=int, default=10_000)
+    p.add_argument("--sections", default="cold,latency,windows,sweeps,pages,throughput",
+                   help="comma-separated subset of cold,latency,windows,sweeps,pages,throughput")
     p.add_argument("--profile", action="store_true", help="py-spy profile of a read (in the sweeps section)")
     p.add_argument("--keep", action="store_true", help="keep the work directory (outputs, configs)")
     p.add_argument("--output", default=str(RESULTS / "latest"), help="path prefix of .md/.json/.png outputs")
@@ -84,6 +91,8 @@ def main(argv=None):
             results["cold_start"] = section_cold_start()
         if "latency" in sections:
             results["latency"] = section_latency(args, work)
+        if "windows" in sections:
+            results["windows"] = section_windows(args, work)
         if "sweeps" in sections:
             results["sweeps"] = section_sweeps(args, work)
         if "pages" in sections:

@@ -274,3 +274,39 @@ def summarize_profile(raw_path, top=25):
 # ---------------------------------------------------------------------------------------------
 
 
+
+
+def section_windows(args, work):
+    """Appointment window width (issue 10): sparse and dense accounts on servers that accept 31- or
+    365-day windows, at `latency_ms` per request and the default num_workers. The minimum is the
+    pages of the widest window the server accepts (plus the companies list and the login); the
+    goal is a sync wall within 1.3x of minimum x latency / num_workers."""
+    accounts = [("sparse", args.windows_sparse_companies, args.windows_sparse_per_company),
+                ("dense", args.windows_dense_companies, args.windows_dense_per_company)]
+    rows = []
+    for name, n_companies, per_company in accounts:
+        for max_days in (31, 365):
+            log("windows: %s account, %d companies x %d appointments, %d-day server, %d ms per request"
+                % (name, n_companies, per_company, max_days, args.latency_ms))
+            emu = EmulatorProcess(n_companies, per_company, max_window_days=max_days)
+            try:
+                today = emu.today()
+                start, lookahead = today - dt.timedelta(days=731), LOOKAHEAD_DAYS
+                totals = emu.window_totals(emu.company_ids, windows(start, today + dt.timedelta(days=lookahead), max_days))
+                emu.set_faults(latency_ms=args.latency_ms)
+                w = args.default_workers
+                res = read_connector(emu, work, "windows-%s-%d" % (name, max_days), start, lookahead, args.page_size, w,
+                                     timeout=1800)
+                eco = economy(emu, res["counters"], res["log"], totals, args.page_size, n_companies)
+                ideal = eco["minimum"] * args.latency_ms / 1000 / w
+                rows.append({"account": name, "companies": n_companies, "appointments": sum(totals.values()),
+                             "records": res["records"], "server_max_days": max_days, "num_workers": w,
+                             "requests": eco["requests"], "minimum_requests": eco["minimum"],
+                             "refused": eco["non_200"], "ideal_s": ideal, "sync_wall_s": res["sync_wall_s"],
+                             "ratio_sync": res["sync_wall_s"] / ideal, "process_wall_s": res["wall_s"],
+                             "errors": res["errors"][:3]})
+                log("  %d requests (minimum %d), sync %.2f s vs ideal %.2f s (x%.2f)"
+                    % (eco["requests"], eco["minimum"], res["sync_wall_s"], ideal, res["sync_wall_s"] / ideal))
+            finally:
+                emu.stop()
+    return {"latency_ms": args.latency_ms, "page_size": args.page_size, "rows": rows}

@@ -88,7 +88,14 @@ def test_full_read_equals_the_ground_truth_record_for_record(enterprise_emulator
     assert emu.counters()["logins"] == 1
     appointment_calls = [e for e in emu.requests_log() if e["path"] == "/v1/appointments"]
     assert all(e["query"]["timezone"] == "UTC" for e in appointment_calls)
+    # The emulator accepts 31-day windows: one probe for a 365-day window is refused, every other
+    # window fits the limit.
+    refused = [e for e in appointment_calls if e["status"] == 400]
+    assert len(refused) == 1 and refused[0]["query"]["limit"] == "1"
     for call in appointment_calls:
+        if call is refused[0]:
+            continue
+        assert call["status"] == 200
         days = (dt.date.fromisoformat(call["query"]["to_date"]) - dt.date.fromisoformat(call["query"]["from_date"])).days + 1
         assert days >= 1 and days <= 31
 

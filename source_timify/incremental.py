@@ -25,6 +25,7 @@ from dataclasses import InitVar, dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Dict, Iterable, List, Mapping, MutableMapping, Optional, Tuple, Union
 
+import requests
 from airbyte_cdk.sources.connector_state_manager import ConnectorStateManager
 from airbyte_cdk.sources.declarative.migrations.state_migration import StateMigration
 from airbyte_cdk.sources.declarative.partition_routers.partition_router import PartitionRouter
@@ -40,12 +41,20 @@ from source_timify.cancellations import (
     decode_ids,
     encode_ids,
 )
-from source_timify.components import ISO_SECONDS, _as_iso_seconds, iso_seconds
+from source_timify.components import (
+    ISO_SECONDS,
+    TimifyAuthenticator,
+    _as_iso_seconds,
+    base_url,
+    error_text,
+    iso_seconds,
+)
 from source_timify.session import TimifySession, session_of
 
 logger = logging.getLogger("airbyte")
 
 DEFAULT_HISTORY_DAYS = 730  # only for a company record without createdAt
+PROBE_ATTEMPTS = 5  # the window-width probe's tries through 429s and 5xx
 DEFAULT_LOOKAHEAD_DAYS = 365  # `lookahead_days` left out of the config (the spec's default)
 
 
@@ -91,18 +100,31 @@ class CompanyDateRange(PartitionRouter):
     """For each company of `companies` (a SubstreamPartitionRouter whose slices carry the
     company's `createdAt`), the company's date range as `from_date`/`to_date` windows of at most
     `window_days` days (0: one partition per company). TIMIFY filters appointments by their date
-    in these UTC windows and refuses longer ones. Each slice also carries the whole range
-    (`range_from`, `range_to`) for CompanyCursor.
+    in these UTC windows. Each slice also carries the whole range (`range_from`, `range_to`) for
+    CompanyCursor.
+
+    With `probe_path` (appointments), the window is the widest TIMIFY accepts: its reference
+    allows 365 days, older servers only `fallback_window_days` (31). Before the first window goes
+    out, one request (`limit=1`) asks for a `window_days` window; a 400 means the narrower one for
+    the rest of the sync. No other request is in flight then, so a server that refuses wide windows
+    refuses exactly one request per sync. The probe waits out 429s and 5xx like the streams (a few
+    tries); one that still gets no clear answer leaves the sync on the narrow windows, which every
+    server accepts.
     """
 
     config: Config
     parameters: InitVar[Mapping[str, Any]]
     companies: PartitionRouter
     window_days: Union[int, str] = 31
+    fallback_window_days: Union[int, str] = 31
+    probe_path: str = ""
     today: Optional[date] = None  # for tests; the sync's UTC date otherwise
+    session: Optional[TimifySession] = None
 
     def __post_init__(self, parameters: Mapping[str, Any]) -> None:
         self._window_days = int(self.window_days)
+        self._fallback_days = int(self.fallback_window_days)
+        self._chosen_days: Optional[int] = None if self.probe_path else self._window_days
         self._warned: set = set()
 
     def stream_slices(self) -> Iterable[StreamSlice]:
@@ -116,12 +138,53 @@ class CompanyDateRange(PartitionRouter):
             extra = {**(company.extra_fields or {}), "range_from": start.isoformat(), "range_to": end.isoformat()}
             if starts_at:
                 extra["not_before"] = starts_at  # for components.ChangedSince
-            for from_date, to_date in windows(start, end, self._window_days):
+            for from_date, to_date in windows(start, end, self._days_for(company.partition.get("company_id"), start, end)):
                 yield StreamSlice(
                     partition={**company.partition, "from_date": from_date.isoformat(), "to_date": to_date.isoformat()},
                     cursor_slice={},
                     extra_fields=extra,
                 )
+
+    def _days_for(self, company_id: Any, start: date, end: date) -> int:
+        """The window width: known, or probed with this company's first wide window (a range that
+        fits the narrow window needs no probe)."""
+        if self._chosen_days is None and (end - start).days + 1 > self._fallback_days:
+            self._chosen_days = self._probe(company_id, start, min(end, start + timedelta(days=self._window_days - 1)))
+        return self._window_days if self._chosen_days is None else self._chosen_days
+
+    def _probe(self, company_id: Any, from_date: date, to_date: date) -> int:
+        session = self.session or session_of(self.config)
+        authenticator = TimifyAuthenticator(config=self.config, parameters={}, session=session)
+        params = {"from_date": from_date.isoformat(), "to_date": to_date.isoformat(), "timezone": "UTC", "page": 1, "limit": 1}
+        headers = {"company-id": str(company_id), "accept": "application/json"}
+        days = (to_date - from_date).days + 1
+        response, refreshed = None, False
+        for attempt in range(PROBE_ATTEMPTS):
+            try:
+                response = requests.get(
+                    f"{base_url(self.config)}{self.probe_path}", params=params, headers=headers, auth=authenticator, timeout=60
+                )
+            except Exception:  # no answer (network, a test double without this URL): the narrow windows
+                response = None
+                break
+            if response.status_code == 401 and not refreshed:  # a token that just expired
+                refreshed = True
+                authenticator.refresh_and_set_access_token()
+                continue
+            if response.status_code != 429 and response.status_code < 500:
+                break
+            # rate limited or a server error: wait as TIMIFY asks (or back off) and ask again
+            retry_after = response.headers.get("Retry-After")
+            time.sleep(float(retry_after) if retry_after and retry_after.isdigit() else min(2**attempt, 30))
+        if response is not None and response.status_code == 200:
+            logger.info(f"TIMIFY accepts {days}-day windows on {self.probe_path}: reading them {self._window_days} days at a time.")
+            return self._window_days
+        said = "no answer" if response is None else f"HTTP {response.status_code} {error_text(response)}".strip()
+        logger.info(
+            f"TIMIFY answered a {days}-day window on {self.probe_path} with {said}: reading "
+            f"{self._fallback_days}-day windows for the rest of the sync."
+        )
+        return self._fallback_days
 
     def _warn_without_created_at(self, company_id: Any) -> None:
         if company_id not in self._warned:
