@@ -24,7 +24,7 @@ ACCESS_TOKEN_PREFIX = "access-token-"
 COMPANY_A = "5f0000000000000000000001"
 COMPANY_B = "5f0000000000000000000002"
 ENTERPRISE = "5e0000000000000000000001"
-INCREMENTAL_STREAMS = {"appointments", "customers"}
+INCREMENTAL_STREAMS = {"appointments", "customers", "enterprise_customers"}
 
 
 def appointment(company: str, n: int, start: str, updated: str = "2026-01-01T00:00:00Z") -> dict:
