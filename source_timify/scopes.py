@@ -117,7 +117,10 @@ class ScopeProbe:
         probe = self._probes[scope]
         path = probe["path"]
         params = {"page": 1, "limit": 1}
-        params.update(InterpolatedMapping(probe.get("request_parameters") or {}, parameters={}).eval(self._config))
+        # Strings stay strings (an enterprise id like 5e00...01 would otherwise be read as a number).
+        params.update(
+            InterpolatedMapping(probe.get("request_parameters") or {}, parameters={}).eval(self._config, valid_value_types=(str,))
+        )
         params = {name: value for name, value in params.items() if value not in (None, "")}
         headers = {"accept": "application/json"}
         if probe.get("company_scoped") and company_id:
@@ -129,7 +132,11 @@ class ScopeProbe:
                 response = requests.get(
                     base_url(self._config) + path, params=params, headers=headers, auth=self._auth, timeout=self._timeout
                 )
-            except requests.exceptions.RequestException as error:
+            except AirbyteTracedException as error:
+                if error.failure_type == FailureType.config_error:
+                    raise  # the login was refused
+                detail = f"no answer from {path} ({error.message})"
+            except Exception as error:  # no answer, or one requests could not read: not a refusal
                 detail = f"no answer from {path} ({type(error).__name__})"
             else:
                 status, said = response.status_code, _error_text(response)

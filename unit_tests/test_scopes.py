@@ -33,6 +33,8 @@ def test_the_manifest_states_the_scope_of_every_stream():
 
 def test_discover_with_every_scope_offers_every_stream_after_one_request_per_scope(timify):
     assert discovered(make_config()) == ALL
+    companies = timify.data_requests("/v1/companies")[0]
+    assert companies.qs["enterprise_id"] == ["5e0000000000000000000001"]  # a string, not a number
     paths = [r.path for r in timify.data_requests()]
     assert sorted(paths) == sorted(["/v1/companies", "/v1/appointments", "/v1/customers", "/v1/services", "/v1/resources", "/v1/enterprise-customers"])
     for request in timify.data_requests():
