@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Optional
 SOURCE_TIMIFY = str(Path(sys.executable).parent / "source-timify")
 STREAMS = ["companies", "appointments", "customers", "customer_fields", "services", "resources", "timeshifts"]
 ENTERPRISE_STREAMS = STREAMS + ["enterprise_customers"]
-INCREMENTAL = {"appointments": "updatedAt", "customers": "updatedAt"}
+INCREMENTAL = {"appointments": "updatedAt", "customers": "updatedAt", "enterprise_customers": "updatedAt"}
 PRIMARY_KEYS = {"companies": ["id"], "enterprise_customers": ["id"]}
 
 

@@ -283,7 +283,7 @@ class CompanyCursor(Cursor):
     def stream_slices(self) -> Iterable[StreamSlice]:
         current = None
         for stream_slice in self._partition_router.stream_slices():
-            company = stream_slice.partition["company_id"]
+            company = self._company_of(stream_slice)
             extra = stream_slice.extra_fields or {}
             finished = None
             with self._lock:
@@ -334,13 +334,17 @@ class CompanyCursor(Cursor):
             cursor_slice.update(previous_from_date=previous_from, previous_to_date=previous_to)
         return cursor_slice
 
+    @staticmethod
+    def _company_of(stream_slice: StreamSlice) -> str:
+        return stream_slice.partition["company_id"]
+
     # ----- progress ------------------------------------------------------------------------
     def observe(self, record: Record) -> None:
         pass  # the cursor is the sync's start, not the latest updatedAt seen
 
     def close_partition(self, partition: Partition) -> None:
         stream_slice = partition.to_slice()
-        company = stream_slice.partition["company_id"]
+        company = self._company_of(stream_slice)
         seen = (stream_slice.extra_fields or {}).get("seen")
         with self._lock:
             if seen is not None:
@@ -407,6 +411,30 @@ class CompanyCursor(Cursor):
 
     def should_be_synced(self, record: Record) -> bool:
         return True
+
+
+class EnterpriseCursor(CompanyCursor):
+    """CompanyCursor for a stream of the enterprise itself (enterprise_customers), read in one
+    partition: one entry, the whole state, `{"updatedAt": "2026-12-02T07:00:00Z"}` (the start of
+    the last complete read on TIMIFY's clock). A state of any other shape reads in full once."""
+
+    ENTERPRISE = "enterprise"
+
+    def __init__(self, stream_name: str, partition_router: PartitionRouter, config: Config,
+                 stream_state: Optional[Mapping[str, Any]], *args: Any, **kwargs: Any) -> None:
+        entry = dict(stream_state or {})
+        usable = set(entry) == {"updatedAt"} and _epoch(entry.get("updatedAt")) is not None
+        if entry and not usable:
+            logger.info(f"The saved state of {stream_name} is not one `updatedAt`: this sync emits every record once.")
+        companies = {"companies": {self.ENTERPRISE: entry}} if usable else {}
+        super().__init__(stream_name, partition_router, config, companies, *args, **kwargs)
+
+    def _company_of(self, stream_slice: StreamSlice) -> str:  # type: ignore[override]
+        return self.ENTERPRISE
+
+    @property
+    def state(self) -> MutableMapping[str, Any]:
+        return dict(super().state["companies"].get(self.ENTERPRISE) or {})
 
 
 @dataclass

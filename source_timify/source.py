@@ -4,7 +4,7 @@ import logging
 from pathlib import Path
 from typing import Any, Iterator, List, Mapping, Optional
 
-from airbyte_cdk.models import AirbyteConnectionStatus, AirbyteMessage, FailureType, Status, Type
+from airbyte_cdk.models import AirbyteCatalog, AirbyteConnectionStatus, AirbyteMessage, FailureType, Status, Type
 from airbyte_cdk.models import ConfiguredAirbyteCatalog
 from airbyte_cdk.sources.declarative.parsers.model_to_component_factory import ModelToComponentFactory
 from airbyte_cdk.sources.declarative.partition_routers.partition_router import PartitionRouter
@@ -17,6 +17,7 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from source_timify import cdk_workarounds
 from source_timify.components import TimifyAuthenticator
 from source_timify.progress import ProgressLog, SyncProgress
+from source_timify.scopes import readable_streams
 from source_timify.session import ConfigWithSession, TimifySession
 
 MANIFEST_PATH = Path(__file__).parent / "manifest.yaml"
@@ -97,9 +98,21 @@ class SourceTimify(YamlDeclarativeSource):
         status = super().check(logger, config)
         if status.status == Status.SUCCEEDED and config.get("company_ids"):
             status = self._check_company_ids(config)
+        if status.status == Status.SUCCEEDED:
+            # The companies can be read; the log says which scopes the other streams lack (scopes.py).
+            names = [stream.name for stream in self.streams(config)]
+            readable_streams(ConfigWithSession(config, self._session), self.resolved_manifest, names, "check")
         if status.status == Status.FAILED and status.message:
             status.message = cdk_workarounds.unwrap_check_message(status.message)
         return status
+
+    def discover(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteCatalog:
+        """The CDK's catalog without the streams of the scopes TIMIFY refuses this app (scopes.py)."""
+        catalog = super().discover(logger, config)
+        names = [stream.name for stream in catalog.streams]
+        readable = set(readable_streams(ConfigWithSession(config, self._session), self.resolved_manifest, names, "discover"))
+        catalog.streams = [stream for stream in catalog.streams if stream.name in readable]
+        return catalog
 
     def _check_company_ids(self, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
         """The CDK's check reads the first company only; every `company_ids` entry is checked

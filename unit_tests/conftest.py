@@ -20,7 +20,7 @@ APP_SECRET = "app-secret-0123456789abcdef"
 COMPANY_A = "5f0000000000000000000001"
 COMPANY_B = "5f0000000000000000000002"
 ENTERPRISE = "5e0000000000000000000001"
-INCREMENTAL_STREAMS = {"appointments", "customers"}
+INCREMENTAL_STREAMS = {"appointments", "customers", "enterprise_customers"}
 
 
 @pytest.fixture(autouse=True)

@@ -37,6 +37,8 @@ def parse_args(argv):
     p.add_argument("--legacy-envelope", action="store_true")
     p.add_argument("--ignore-page", action="store_true")
     p.add_argument("--random-5xx-rate", type=float, default=0.0)
+    p.add_argument("--no-updated-since-filter", action="store_true",
+                   help="/v1/enterprise-customers ignores updated_since (a server without the filter)")
     return p.parse_args(argv)
 
 
@@ -50,6 +52,7 @@ def main(argv=None):
         max_window_days=a.max_window_days, host=a.host, port=a.port, latency_ms=a.latency_ms,
         rate_limit=a.rate_limit, max_page_size=a.max_page_size, legacy_envelope=a.legacy_envelope,
         ignore_page=a.ignore_page, random_5xx_rate=a.random_5xx_rate,
+        updated_since_filter=not a.no_updated_since_filter,
     )
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -20,6 +20,7 @@ DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 INT_RE = re.compile(r"^\d+$")
 DEFAULT_LIMIT = 10000
 JSON = {"Content-Type": "application/json; charset=utf-8"}
+ITEMS = "x-emulator-items"  # not sent: the number of records a list page served, for the log
 
 # path -> (scope, company scoped)
 LISTS = {
@@ -212,12 +213,14 @@ class Api:
         offset = (served - 1) * limit
         rows = rows_for(offset, limit) if offset < total else []
         data = b"[" + b",".join(rows) + b"]"
+        # How many records this page served, for the request log (server.py takes it out).
+        headers = dict(JSON, **{ITEMS: len(rows)})
         if self.faults.legacy_envelope:
-            return 200, b'{"data":' + data + b"}", JSON
+            return 200, b'{"data":' + data + b"}", headers
         pages = math.ceil(total / limit) if total else 0
         tail = ',"total":%d,"meta":{"page":%d,"limit":%d,"totalItems":%d,"totalPages":%d},"status":1}' % (
             total, page, limit, total, pages)
-        return 200, b'{"data":' + data + tail.encode(), JSON
+        return 200, b'{"data":' + data + tail.encode(), headers
 
     def _list(self, bodies, page, limit):
         return self._envelope(lambda o, n: bodies[o:o + n], len(bodies), page, limit)
@@ -351,6 +354,11 @@ class Api:
         if self.store.generator.enterprise_id is None:
             raise ApiError(403, "FORBIDDEN", "Enterprise customers need an enterprise installation; this app is installed on a single company")
         page, limit = self._paging(q)
+        since = self._date(q, "updated_since") if q.get("updated_since") else None
         with self.store.lock:
             bodies = self.store.enterprise_customers.bodies()
+        if since is not None and self.faults.updated_since_filter:
+            # The customers whose updatedAt is on or after that UTC date (its midnight).
+            midnight = since.isoformat() + "T00:00:00Z"
+            bodies = [b for b in bodies if json.loads(b)["updatedAt"] >= midnight]
         return self._list(bodies, page, limit)

@@ -47,6 +47,17 @@ def _route(emu, method, parts, query, payload):
         if len(parts) == 2 and method == "DELETE":
             getattr(emu, "delete_" + kind)(cid, parts[1])
             return json_response(200, {"deleted": parts[1]})
+    if head == "enterprise-customers":
+        if method == "POST" and len(parts) == 1:
+            return json_response(201, emu.create_enterprise_customer(**payload))
+        if len(parts) == 2 and method == "PATCH":
+            return json_response(200, emu.update_enterprise_customer(parts[1], **payload))
+        if len(parts) == 2 and method == "DELETE":
+            emu.delete_enterprise_customer(parts[1])
+            return json_response(200, {"deleted": parts[1]})
+    if head == "scopes" and method == "POST" and "scopes" in payload:
+        emu.set_scopes(payload["scopes"])
+        return json_response(200, {"scopes": sorted(emu.scopes)})
     if head == "companies" and method == "POST" and len(parts) == 1:
         return json_response(201, {"id": emu.add_company()})
     if head == "faults":

@@ -98,6 +98,14 @@ class Emulator:
     def scopes(self):
         return set(self._api.scopes)
 
+    def set_scopes(self, scopes):
+        """Grant the app exactly these scopes from now on (a scope removed or added in the
+        Developer Platform after the connector was set up)."""
+        unknown = set(scopes) - ALL_SCOPES
+        if unknown:
+            raise ValueError("unknown scopes %s (known: %s)" % (sorted(unknown), ", ".join(sorted(ALL_SCOPES))))
+        self._api.scopes = set(scopes)
+
     def connector_config(self, **overrides):
         cfg = {"app_id": self.app_id, "app_secret": self.app_secret, "base_url": self.base_url}
         if self.enterprise_id:
@@ -180,6 +188,19 @@ class Emulator:
 
     def delete_customer(self, company_id, customer_id):
         self._store.delete_customer(company_id, customer_id)
+
+    def create_enterprise_customer(self, **fields):
+        if self.enterprise_id is None:
+            raise ValueError("a company install has no enterprise customers")
+        return self._store.create_enterprise_customer(self._clock.seconds(), _plain(fields))
+
+    def update_enterprise_customer(self, customer_id, updated_at=None, **changes):
+        """Change an enterprise customer; its updatedAt/ts become the clock (or `updated_at`)."""
+        stamp = None if updated_at is None else _epoch(updated_at)
+        return self._store.update_enterprise_customer(customer_id, self._clock.seconds(), _plain(changes), stamp)
+
+    def delete_enterprise_customer(self, customer_id):
+        self._store.delete_enterprise_customer(customer_id)
 
     def add_company(self):
         """A branch joins the enterprise: a new company with a history of appointments and

@@ -11,7 +11,7 @@ from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
-from .api import AUTH_PATHS, JSON, Request, bearer, error_body
+from .api import AUTH_PATHS, ITEMS, JSON, Request, bearer, error_body
 
 REDACT = ("token", "secret", "authorization", "password")
 FAULT_BODIES = {  # None: a JSON error body in the emulator's error shape
@@ -168,11 +168,13 @@ class _Handler(BaseHTTPRequestHandler):
                 if out in (b"", b"{", b"["):
                     out = b'{"data":[{"id":'
         _, scheme = bearer(headers)
+        extra = dict(extra)
+        items = extra.pop(ITEMS, None)
         core.traffic.record({
             "method": self.command, "path": path,
             "query": {k: ("<redacted>" if any(r in k.lower() for r in REDACT) else v) for k, v in query.items()},
             "company_id": headers.get("company-id"), "status": status, "auth": scheme,
-            "fault": mode, "time": t0, "duration_ms": round((time.time() - t0) * 1000, 3),
+            "fault": mode, "items": items, "time": t0, "duration_ms": round((time.time() - t0) * 1000, 3),
         })
         self._send(status, out, extra, mode)
 

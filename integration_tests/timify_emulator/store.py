@@ -279,6 +279,37 @@ class Store:
             c.customers.put(rec)
             return rec
 
+    def create_enterprise_customer(self, clock, fields):
+        g = self.generator
+        with self.lock:
+            fields_of = next(iter(self.companies.values())).field_list
+            rec = g.customer(g.rng, fields_of, clock, clock, company_ids=sorted(self.company_ids[:1]))
+            rec.update(fields)
+            rec["id"] = g.ids.new(clock) if "id" not in fields else fields["id"]
+            rec["createdAt"] = rec["updatedAt"] = iso(clock)
+            rec["ts"] = clock
+            self.enterprise_customers.put(rec)
+            return rec
+
+    def update_enterprise_customer(self, customer_id, clock, changes, stamp=None):
+        with self.lock:
+            rec = self.enterprise_customers.get(customer_id)
+            if rec is None:
+                raise KeyError("no enterprise customer %s" % customer_id)
+            rec.update(changes)
+            rec["id"] = customer_id
+            stamp = clock if stamp is None else stamp
+            rec["updatedAt"] = iso(stamp)
+            rec["ts"] = stamp
+            self.enterprise_customers.put(rec)
+            return rec
+
+    def delete_enterprise_customer(self, customer_id):
+        with self.lock:
+            if customer_id not in self.enterprise_customers.rows:
+                raise KeyError("no enterprise customer %s" % customer_id)
+            self.enterprise_customers.delete(customer_id)
+
     def delete_customer(self, company_id, customer_id):
         with self.lock:
             c = self.companies[company_id]
