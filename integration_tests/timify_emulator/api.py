@@ -271,7 +271,13 @@ class Api:
         page, limit = self._paging(q)
         with self.store.lock:
             bodies = company.customers.bodies()
-        return self._list(bodies, page, limit)
+        return self._list(self._values_key(bodies), page, limit)
+
+    def _values_key(self, bodies):
+        """Customers' custom-field values under `fields` (stored) or `customfields` (a setting)."""
+        if self.faults.customer_values_key == "fields":
+            return bodies
+        return [body.replace(b'"fields":[', b'"customfields":[', 1) for body in bodies]
 
     def _customer_fields(self, q, company):
         page, limit = self._paging(q)
@@ -326,4 +332,4 @@ class Api:
         page, limit = self._paging(q)
         with self.store.lock:
             bodies = self.store.enterprise_customers.bodies()
-        return self._list(bodies, page, limit)
+        return self._list(self._values_key(bodies), page, limit)

@@ -16,6 +16,7 @@ KNOBS = {
     "ignore_page": False,         # always serve page 1 (a server bug clients must survive)
     "max_window_days": 31,        # longest appointments window, counted inclusively
     "forbidden_companies": None,  # company ids the app lost access to: their calls get 403
+    "customer_values_key": "fields",  # customers' custom-field values under "fields" or "customfields"
 }
 
 
@@ -44,6 +45,8 @@ class Faults:
             value = {int(k): int(v) for k, v in dict(value).items()}
         if name in ("drop_connection_on", "malformed_json_on", "forbidden_companies") and value:
             value = {v if name == "forbidden_companies" else int(v) for v in value}
+        if name == "customer_values_key" and value not in ("fields", "customfields"):
+            raise ValueError("customer_values_key is 'fields' or 'customfields', not %r" % (value,))
         object.__setattr__(self, name, value)
 
     def update(self, **values):
