@@ -289,7 +289,13 @@ class Api:
         page, limit = self._paging(q)
         with self.store.lock:
             bodies = company.customers.bodies()
-        return self._list(bodies, page, limit)
+        return self._list(self._values_key(bodies), page, limit)
+
+    def _values_key(self, bodies):
+        """Customers' custom-field values under `fields` (stored) or `customfields` (a setting)."""
+        if self.faults.customer_values_key == "fields":
+            return bodies
+        return [body.replace(b'"fields":[', b'"customfields":[', 1) for body in bodies]
 
     def _customer_fields(self, q, company):
         page, limit = self._paging(q)
@@ -361,4 +367,4 @@ class Api:
             # The customers whose updatedAt is on or after that UTC date (its midnight).
             midnight = since.isoformat() + "T00:00:00Z"
             bodies = [b for b in bodies if json.loads(b)["updatedAt"] >= midnight]
-        return self._list(bodies, page, limit)
+        return self._list(self._values_key(bodies), page, limit)

@@ -19,6 +19,7 @@ KNOBS = {
     "forbidden_companies": None,  # company ids the app lost access to: their calls get 403
     "token_forms": "both",        # which `authorization` forms a data call may use: raw, bearer or both
     "error_shape": "nested",      # error bodies: nested {status, error: {code, message}} or flat (the reference's)
+    "customer_values_key": "fields",  # customers' custom-field values under "fields" or "customfields"
 }
 
 
@@ -51,6 +52,8 @@ class Faults:
             raise ValueError("error_shape must be nested or flat, not %r" % (value,))
         if name in ("drop_connection_on", "malformed_json_on", "forbidden_companies") and value:
             value = {v if name == "forbidden_companies" else int(v) for v in value}
+        if name == "customer_values_key" and value not in ("fields", "customfields"):
+            raise ValueError("customer_values_key is 'fields' or 'customfields', not %r" % (value,))
         object.__setattr__(self, name, value)
 
     def update(self, **values):
