@@ -59,11 +59,11 @@ class SourceTimify(YamlDeclarativeSource):
         super().__init__(
             path_to_yaml=str(MANIFEST_PATH), catalog=catalog, config=config, state=state
         )
-        # What the CDK offers no setting for (cdk_workarounds.py, each guarded): the factory that
-        # builds the per-company cursor (streams are built later, from read/discover/check), a
-        # shorter record queue, and the partitions for the progress lines.
-        # The token, refusals, TIMIFY's clock and the outage clock of this source (session.py),
-        # carried by the config every component is built with.
+        # What the CDK offers no setting for (cdk_workarounds.py, each guarded): this source's
+        # session (its token, refusals, TIMIFY's clock and outage clock: session.py) carried by the
+        # config every component is built with, the factory that builds the per-company cursor
+        # (streams are built later, from read/discover/check), a shorter record queue, and the
+        # partitions for the progress lines.
         self._session = TimifySession()
         cdk_workarounds.carry_in_config(self, lambda config: ConfigWithSession(config, self._session))
         cdk_workarounds.use_component_factory(self, TimifyComponentFactory)
