@@ -64,8 +64,17 @@ def assert_holds_the_truth(emu, config: dict, destination: Destination, gone: It
         )
 
 
+LOOKBACK_SECONDS = 300  # the manifest's lookback_seconds
+
+
 def small_emulator(**kwargs) -> Emulator:
-    return Emulator(**{"companies": 2, "appointments_per_company": 150, "seed": 91, **kwargs})
+    """Two companies of generated data, then LOOKBACK_SECONDS and a minute pass: nothing changed in
+    the lookback before the first sync, whose 5-minute lookback would otherwise (rightly) emit such
+    records again in the next sync. The data depends on the second the emulator starts, and about
+    one start second in 60 holds a record changed in the last 5 minutes."""
+    emulator = Emulator(**{"companies": 2, "appointments_per_company": 150, "seed": 91, **kwargs})
+    emulator.advance(LOOKBACK_SECONDS + 60)
+    return emulator
 
 
 def window_holding(config: dict, company_created_at: str, day: dt.date):
@@ -334,17 +343,12 @@ def test_a_state_written_by_0_1_0_is_migrated_without_loss():
         assert set(destination.company_state("appointments")) == set(emu.company_ids)
 
 
-LOOKBACK_SECONDS = 300  # the manifest's lookback_seconds
-
 
 # 10 --------------------------------------------------------------------------------------------
 def test_an_incremental_sync_costs_no_more_requests_than_a_full_read_and_its_state_is_small():
     import json
 
     with small_emulator() as emu:
-        # Nothing changed in the 5 minutes before the first sync: the lookback re-emits (rightly)
-        # what changed in them, and the generated data ends at the emulator's "now".
-        emu.advance(LOOKBACK_SECONDS + 60)
         config = full_range_config(emu, page_size=50)
         destination = Destination()
         emu.reset_log()
