@@ -2,8 +2,9 @@
 
 Nothing of it is process-wide: two sources in one process (PyAirbyte in a notebook: check, fix the
 secret, check again) share no token, no refusal, no clock and no outage. SourceTimify makes one
-TimifySession and its component factory hands it to every component that has a `session`
-attribute (source.TimifyComponentFactory); components built outside a source make their own.
+TimifySession and carries it in the config the CDK builds every component with (ConfigWithSession,
+cdk_workarounds.carry_in_config); a component finds it with `session_of(config)`, and components
+built outside a source make their own.
 
 - the access token per set of credentials (host, App ID, a digest of the App Secret), and the
   form TIMIFY accepts it in (`Authorization: Bearer <token>`, the documented form, or the raw token);
