@@ -267,17 +267,9 @@ class Store:
 
     def update_customer(self, company_id, customer_id, clock, changes, stamp=None):
         with self.lock:
-            c = self.companies[company_id]
-            rec = c.customers.get(customer_id)
-            if rec is None:
-                raise KeyError("no customer %s in company %s" % (customer_id, company_id))
-            rec.update(changes)
-            rec["id"] = customer_id
-            stamp = clock if stamp is None else stamp
-            rec["updatedAt"] = iso(stamp)
-            rec["ts"] = stamp
-            c.customers.put(rec)
-            return rec
+            table = self.companies[company_id].customers
+            return _update_customer(table, customer_id, "customer %s in company %s" % (customer_id, company_id),
+                                    clock, changes, stamp)
 
     def create_enterprise_customer(self, clock, fields):
         g = self.generator
@@ -293,16 +285,8 @@ class Store:
 
     def update_enterprise_customer(self, customer_id, clock, changes, stamp=None):
         with self.lock:
-            rec = self.enterprise_customers.get(customer_id)
-            if rec is None:
-                raise KeyError("no enterprise customer %s" % customer_id)
-            rec.update(changes)
-            rec["id"] = customer_id
-            stamp = clock if stamp is None else stamp
-            rec["updatedAt"] = iso(stamp)
-            rec["ts"] = stamp
-            self.enterprise_customers.put(rec)
-            return rec
+            return _update_customer(self.enterprise_customers, customer_id, "enterprise customer %s" % customer_id,
+                                    clock, changes, stamp)
 
     def delete_enterprise_customer(self, customer_id):
         with self.lock:
@@ -316,6 +300,21 @@ class Store:
             if customer_id not in c.customers.rows:
                 raise KeyError("no customer %s in company %s" % (customer_id, company_id))
             c.customers.delete(customer_id)
+
+
+def _update_customer(table, customer_id, what, clock, changes, stamp):
+    """`changes` applied to a customer of `table` (a company's or the enterprise's), stamped
+    `stamp` (default: `clock`). Callers hold the store's lock."""
+    rec = table.get(customer_id)
+    if rec is None:
+        raise KeyError("no %s" % what)
+    rec.update(changes)
+    rec["id"] = customer_id
+    stamp = clock if stamp is None else stamp
+    rec["updatedAt"] = iso(stamp)
+    rec["ts"] = stamp
+    table.put(rec)
+    return rec
 
 
 def _restamp(rec, clock):
