@@ -96,11 +96,12 @@ class SourceTimify(YamlDeclarativeSource):
         """The CDK's check, with its failure reasons passed on as they were raised: they are
         already the one sentence meant for the user (which field, what to do)."""
         status = super().check(logger, config)
+        streams = self.streams(config) if status.status == Status.SUCCEEDED else []
         if status.status == Status.SUCCEEDED and config.get("company_ids"):
-            status = self._check_company_ids(config)
+            status = self._check_company_ids(streams)
         if status.status == Status.SUCCEEDED:
             # The companies can be read; the log says which scopes the other streams lack (scopes.py).
-            names = [stream.name for stream in self.streams(config)]
+            names = [stream.name for stream in streams]
             readable_streams(ConfigWithSession(config, self._session), self.resolved_manifest, names, "check")
         if status.status == Status.FAILED and status.message:
             status.message = cdk_workarounds.unwrap_check_message(status.message)
@@ -114,10 +115,11 @@ class SourceTimify(YamlDeclarativeSource):
         catalog.streams = [stream for stream in catalog.streams if stream.name in readable]
         return catalog
 
-    def _check_company_ids(self, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
+    @staticmethod
+    def _check_company_ids(streams: List[Any]) -> AirbyteConnectionStatus:
         """The CDK's check reads the first company only; every `company_ids` entry is checked
         against the whole list (ConfiguredCompanies fails on one it did not list)."""
-        companies = next(stream for stream in self.streams(config) if stream.name == "companies")
+        companies = next(stream for stream in streams if stream.name == "companies")
         try:
             for partition in companies.generate_partitions():
                 for _ in partition.read():
