@@ -32,6 +32,7 @@ LISTS = {
     "/v1/resources": ("Resources", True),
     "/v1/timeshifts": ("Resources", True),
     "/v1/enterprise-customers": ("Enterprises", False),
+    "/v1/enterprise-customers/customfields": ("Enterprises", False),
 }
 SINGLE_APPOINTMENT = re.compile(r"^/v1/appointments/([^/]+)$")
 AUTH_PATHS = ("/v1/auth/token", "/v1/auth/refreshtoken")
@@ -155,6 +156,7 @@ class Api:
             "/v1/customers": self._customers, "/v1/customers/customfields": self._customer_fields,
             "/v1/services": self._services, "/v1/resources": self._resources,
             "/v1/timeshifts": self._timeshifts, "/v1/enterprise-customers": self._enterprise_customers,
+            "/v1/enterprise-customers/customfields": self._enterprise_customer_fields,
         }[path]
         return handler(q, company)
 
@@ -356,9 +358,19 @@ class Api:
             bodies = [rows[k[1]] for k in keys]
         return self._list(bodies, page, limit)
 
-    def _enterprise_customers(self, q, _company):
+    def _enterprise_only(self):
         if self.store.generator.enterprise_id is None:
             raise ApiError(403, "FORBIDDEN", "Enterprise customers need an enterprise installation; this app is installed on a single company")
+
+    def _enterprise_customer_fields(self, q, _company):
+        self._enterprise_only()
+        page, limit = self._paging(q)
+        with self.store.lock:
+            bodies = self.store.enterprise_customer_fields.bodies()
+        return self._list(bodies, page, limit)
+
+    def _enterprise_customers(self, q, _company):
+        self._enterprise_only()
         page, limit = self._paging(q)
         since = self._date(q, "updated_since") if q.get("updated_since") else None
         with self.store.lock:

@@ -151,7 +151,7 @@ class Generator:
             "updatedAt": iso(created + rng.randrange(400 * DAY)),
         }
 
-    def catalogue(self, company):
+    def catalogue(self, company, idx=0):
         """Resource categories, resources, services (incl. courses) and customer field definitions."""
         rng = self.rng
         base = int(parse_iso(company["createdAt"])) + 3600
@@ -187,45 +187,105 @@ class Generator:
             if course:
                 svc.update({"maxParticipants": [15, 50, 100][i % 3], "extraPersonsPerParticipant": 0, "isTitle": None})
             services.append(svc)
-        fields = []
-        specs = [
-            ("EMAIL", "customerFields.basic.email", None, "email", 7),
-            ("TEXT", "customerFields.basic.firstName", None, "firstName", 5),
-            ("TEXT", "customerFields.basic.lastName", None, "lastName", 6),
-            ("PHONE", "customerFields.basic.mobilePhone", None, "mobilePhone", 8),
-            ("TEXT", None, "Member number", None, 9),
-            ("CHECKBOX", None, "Newsletter", None, 10),
-            ("DATE", None, "Birthday", None, 11),
-            ("SELECT", None, "Plan", None, 12),
-        ]
-        for i, (ftype, key, label, default_id, order) in enumerate(specs):
-            t = base + 20000 + i * 60
-            fields.append({
-                "id": self.ids.new(t), "type": ftype, "isMandatoryOnline": i < 3, "isAfterAuth": i < 4,
-                "hasOverwrite": i < 4, "translationKey": key, "label": label,
-                "selectOptions": [{"value": v, "label": v.title()} for v in ("basic", "premium")] if ftype == "SELECT" else None,
-                "orderIndex": order, "placeholder": None, "defaultId": default_id,
-                "createdAt": iso(t), "updatedAt": iso(t),
-            })
+        fields = self.field_definitions(base + 20000, self.company_field_specs(idx))
         return cats, resources, services, fields
 
+    # ----- customer field definitions ------------------------------------------------------
+    # (type, translationKey, label, defaultId). Every company has the built-in fields and the
+    # four below; companies differ by idx % 3 (a NUMBER, a field with only a translationKey, two
+    # labels that collide once camelCased, an unknown type, a field with neither label nor key),
+    # and every fifth company types its member number as a NUMBER (the merged column: a string).
+    BASIC_FIELDS = [
+        ("EMAIL", "customerFields.basic.email", None, "email"),
+        ("TEXT", "customerFields.basic.firstName", None, "firstName"),
+        ("TEXT", "customerFields.basic.lastName", None, "lastName"),
+        ("PHONE", "customerFields.basic.mobilePhone", None, "mobilePhone"),
+    ]
+
+    def company_field_specs(self, idx):
+        specs = list(self.BASIC_FIELDS) + [
+            ("NUMBER" if idx % 5 == 4 else "TEXT", None, "Member number", None),
+            ("CHECKBOX", None, "Newsletter", None),
+            ("DATE", None, "Birthday", None),
+            ("SELECT", None, "Plan", None),
+        ]
+        if idx % 3 == 1:
+            specs += [("NUMBER", None, "Shoe size", None), ("TEXT", "customerFields.custom.allergies", None, None),
+                      ("TEXT", None, "Notes", None), ("TEXT", None, "notes!", None), ("SIGNATURE", None, "Signature", None)]
+        elif idx % 3 == 2:
+            specs += [("NUMBER", None, "Shoe size", None), ("NUMBER", None, "Visits per year", None),
+                      ("TEXT", None, None, None)]
+        return specs
+
+    def enterprise_field_specs(self):
+        return list(self.BASIC_FIELDS) + [("SELECT", None, "Loyalty tier", None), ("DATE", None, "Member since", None),
+                                          ("CHECKBOX", None, "Marketing consent", None)]
+
+    def field_definitions(self, t0, specs):
+        out = []
+        for i, (ftype, key, label, default_id) in enumerate(specs):
+            t = t0 + i * 60
+            options = None
+            if ftype == "SELECT":
+                options = [{"value": v, "label": v.title()} for v in (("bronze", "silver", "gold") if label == "Loyalty tier" else ("basic", "premium"))]
+            out.append({
+                "id": self.ids.new(t), "type": ftype, "isMandatoryOnline": i < 3, "isAfterAuth": i < 4,
+                "hasOverwrite": i < 4, "translationKey": key, "label": label,
+                "selectOptions": options, "orderIndex": 5 + i, "placeholder": None, "defaultId": default_id,
+                "createdAt": iso(t), "updatedAt": iso(t),
+            })
+        return out
+
     # ----- customers ---------------------------------------------------------------------
+    def field_value(self, rng, field, basic, phone_as_text):
+        """A customer's value for one field definition, as TIMIFY might send it: mostly fitting the
+        type, sometimes absent (None), sometimes not parseable as it (a date in another format,
+        "n/a" for a number)."""
+        ftype, label = field["type"], field["label"] or field["translationKey"] or ""
+        if field["defaultId"]:
+            value = basic[field["defaultId"]]
+            if field["defaultId"] == "mobilePhone" and phone_as_text:
+                return json.dumps(value, separators=(",", ":"))
+            return value
+        r = rng.random()
+        if ftype == "CHECKBOX":
+            return r < 0.5
+        if ftype == "DATE":
+            if r < 0.05:
+                return "%02d.%02d.19%02d" % (rng.randrange(1, 29), rng.randrange(1, 13), rng.randrange(50, 100))
+            return None if r < 0.15 else "19%02d-%02d-%02d" % (rng.randrange(50, 100), rng.randrange(1, 13), rng.randrange(1, 29))
+        if ftype == "NUMBER":
+            if r < 0.1:
+                return "n/a"
+            if label == "Member number":
+                return rng.randrange(10 ** 5, 10 ** 6)
+            return rng.choice([38, 39, 40.5, 42, 44]) if label == "Shoe size" else rng.randrange(30)
+        if ftype == "SELECT":
+            return rng.choice([o["value"] for o in field["selectOptions"]])
+        if label == "Member number":
+            return "M-%06d" % rng.randrange(10 ** 6)
+        if ftype == "SIGNATURE":
+            return "signature-%08x" % rng.getrandbits(32)
+        return None if r < 0.3 else rng.choice(["", "peanuts", "call after 5pm", "prefers Maria"])
+
     def customer(self, rng, fields, created, updated, cid=None, company_ids=None):
         first, last = rng.choice(FIRST), rng.choice(LAST)
         email = "%s.%s%d@example.com" % (first.lower(), last.lower().replace("'", ""), rng.randrange(1000))
-        values = {"email": email, "firstName": first, "lastName": last,
-                  "mobilePhone": "+49 151 %07d" % rng.randrange(10 ** 7)}
-        custom = {"Member number": "M-%06d" % rng.randrange(10 ** 6), "Newsletter": rng.random() < 0.5,
-                  "Birthday": "19%02d-%02d-%02d" % (rng.randrange(50, 100), rng.randrange(1, 13), rng.randrange(1, 29)),
-                  "Plan": rng.choice(["basic", "premium"])}
+        basic = {"email": email, "firstName": first, "lastName": last,
+                 "mobilePhone": {"number": "151%07d" % rng.randrange(10 ** 7), "country": "DE", "prefix": "+49"}}
+        phone_as_text = len(fields) % 2 == 0  # some companies send the phone as a JSON string
+        values = []
+        for f in fields:
+            if f["label"] in ("Plan", "Loyalty tier") and rng.random() < 0.2:
+                continue  # a customer without a value for the field: not in the array
+            values.append({"id": f["id"], "defaultId": f["defaultId"], "value": self.field_value(rng, f, basic, phone_as_text)})
         rec = {
             "id": cid or self.ids.new(created),
             "externalId": None if rng.random() < 0.3 else "C%05d" % rng.randrange(10 ** 5),
             "firstName": first, "lastName": last, "fullName": "%s %s" % (first, last), "email": email,
             "totalBookings": 0,
             "createdAt": iso(created), "updatedAt": iso(updated), "ts": updated,
-            "fields": [{"id": f["id"], "defaultId": f["defaultId"],
-                        "value": values[f["defaultId"]] if f["defaultId"] else custom[f["label"]]} for f in fields],
+            "fields": values,
         }
         if company_ids is not None:
             rec["companyIds"] = company_ids

@@ -15,7 +15,7 @@ from .server import HttpServer, Traffic
 from .store import Store
 
 STREAMS = ("companies", "appointments", "customers", "customer_fields", "services", "resources",
-           "timeshifts", "enterprise_customers")
+           "timeshifts", "enterprise_customers", "enterprise_customer_fields")
 
 
 def _epoch(value):
@@ -129,9 +129,9 @@ class Emulator:
         """Records exactly as the API serves them (deep copies), in API order, no extra keys."""
         if stream not in STREAMS:
             raise ValueError("unknown stream %r (known: %s)" % (stream, ", ".join(STREAMS)))
-        if stream == "enterprise_customers":
+        if stream in ("enterprise_customers", "enterprise_customer_fields"):
             with self._store.lock:
-                bodies = self._store.enterprise_customers.bodies()
+                bodies = getattr(self._store, stream).bodies()
             return [json.loads(b) for b in bodies]
         if stream == "companies" and company_id is None:
             with self._store.lock:
@@ -146,8 +146,8 @@ class Emulator:
         return out
 
     def truth_by_company(self, stream, **filters):
-        if stream == "enterprise_customers":
-            raise ValueError("enterprise_customers belong to the enterprise, not to a company")
+        if stream in ("enterprise_customers", "enterprise_customer_fields"):
+            raise ValueError("%s belong to the enterprise, not to a company" % stream)
         return {cid: self.truth(stream, cid, **filters) for cid in self.company_ids}
 
     # ----- clock -------------------------------------------------------------------------

@@ -149,15 +149,19 @@ class Store:
         company_records = [self._generate_company(idx) for idx in range(g.n_companies)]
         self.company_table = Table(company_records)
         self.company_ids = list(self.companies)
-        all_fields = next(iter(self.companies.values())).field_list
+        # An enterprise has customer field definitions of its own (/v1/enterprise-customers/customfields).
+        self.enterprise_field_list = (
+            g.field_definitions(int(parse_iso(company_records[0]["createdAt"])) - 3600, g.enterprise_field_specs())
+            if g.enterprise else [])
+        self.enterprise_customer_fields = Table(self.enterprise_field_list)
         self.enterprise_customers = Table(
-            g.enterprise_customers(self.company_ids, all_fields) if g.enterprise else [])
+            g.enterprise_customers(self.company_ids, self.enterprise_field_list) if g.enterprise else [])
 
     def _generate_company(self, idx):
         """Generate company number `idx` with its whole history, created 800 days before `now`."""
         g = self.generator
         crec = g.company(idx)
-        cat = g.catalogue(crec)
+        cat = g.catalogue(crec, idx)
         customers = g.customers(cat[3], g.cpc)
         appts = g.appointments(crec, cat[1], cat[0], cat[2], customers, g.apc)
         counts = {}
@@ -274,8 +278,7 @@ class Store:
     def create_enterprise_customer(self, clock, fields):
         g = self.generator
         with self.lock:
-            fields_of = next(iter(self.companies.values())).field_list
-            rec = g.customer(g.rng, fields_of, clock, clock, company_ids=sorted(self.company_ids[:1]))
+            rec = g.customer(g.rng, self.enterprise_field_list, clock, clock, company_ids=sorted(self.company_ids[:1]))
             rec.update(fields)
             rec["id"] = g.ids.new(clock) if "id" not in fields else fields["id"]
             rec["createdAt"] = rec["updatedAt"] = iso(clock)
