@@ -131,6 +131,8 @@ def run_job(args) -> int:
         counts_1 = table_counts(cache, streams)
         print_counts(counts_1, emulator, streams)
         print_appointments(cache, "The 5 most recently changed appointments", order='"updatedAt" DESC', limit=5)
+        if "customers" in streams:
+            print_customer_columns(cache, source)
 
         changed = {}
         if emulator is not None:
@@ -292,6 +294,41 @@ def check_second_sync(cache, emulator, changed, counts, streams):
     if problems:
         raise SystemExit("second sync is missing changes: " + "; ".join(problems))
     print("   every change is in DuckDB; row counts (live appointments) equal the emulator's")
+
+
+# The DuckDB type each custom-field column's JSON-schema type becomes (docs/timify.md, "Custom
+# fields as columns"): the demo fails if a column lands with another type.
+DUCKDB_TYPES = {"boolean": "BOOLEAN", "number": "DECIMAL(38,9)", "string": "VARCHAR", "date": "DATE", "object": "JSON"}
+
+
+def print_customer_columns(cache, source):
+    """The customers table's custom-field columns, their DuckDB types, and three rows."""
+    base = json.loads((REPO / "source_timify" / "schemas" / "customers.json").read_text())["properties"]
+    schema = source.get_stream_json_schema("customers")["properties"]
+    columns = [name for name in schema if name not in base]
+    table = _table(cache, "customers")
+    types = {name: kind for name, kind in _sql(cache, f"select column_name, data_type from information_schema.columns "
+                                                       f"where table_schema = '{cache.schema_name}' and table_name = "
+                                                       f"'{cache.processor.get_sql_table_name('customers')}'")}
+    print("\n   customers: one typed column per custom field (the raw array stays in `fields`);"
+          " PyAirbyte lower-cases column names:")
+    print(f"   {'column (connector)':24} {'DuckDB column':24} {'DuckDB type':12} declared")
+    wrong, sql_names = [], []
+    for name in columns:
+        sql_name = cache.processor.normalizer.normalize(name)
+        sql_names.append(sql_name)
+        declared = schema[name]["type"][0] if schema[name].get("format") != "date" else "date"
+        print(f"   {name:24} {sql_name:24} {types.get(sql_name, '(missing)'):12} {declared}")
+        if types.get(sql_name) != DUCKDB_TYPES[declared]:
+            wrong.append(f"{name}: {types.get(sql_name)} for {declared}")
+    if wrong:
+        raise SystemExit("customers columns with the wrong type in DuckDB: " + "; ".join(wrong))
+    shown = ["company_id", "firstname"] + [n for n in sql_names if not n.startswith("field_")]
+    rows = _sql(cache, f"select {', '.join(shown)} from (select *, row_number() over (partition by company_id "
+                       f"order by id) as n from {table}) where n <= 2 order by company_id, n")  # two per company
+    print("\n   " + " | ".join(shown))
+    for row in rows:
+        print("   " + " | ".join("" if v is None else str(v) for v in row))
 
 
 def live_appointments(cache):

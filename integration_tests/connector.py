@@ -121,13 +121,90 @@ def full_range_config(emu, **overrides) -> dict:
     return config
 
 
+# The custom-field columns the connector must emit for the emulator's field definitions (its
+# data.py), written out by hand from the naming rule in docs/timify.md, not computed by the
+# connector's code: label (or translationKey, or defaultId) -> column. A field with neither label
+# nor translationKey is `field_<id>`; firstName, lastName and email are top-level already.
+EMULATOR_COLUMNS = {
+    "mobilePhone": "mobilePhone", "Member number": "memberNumber", "Newsletter": "newsletter",
+    "Birthday": "birthday", "Plan": "plan", "Shoe size": "shoeSize",
+    "customerFields.custom.allergies": "allergies", "Notes": "notes", "notes!": "notes_2",
+    "Signature": "signature", "Visits per year": "visitsPerYear",
+    "Loyalty tier": "loyaltyTier", "Member since": "memberSince", "Marketing consent": "marketingConsent",
+}
+TOP_LEVEL = ("firstName", "lastName", "email")
+
+
+def expected_columns(definitions: List[dict]) -> Dict[str, tuple]:
+    """{field id: (column, TIMIFY type)} for one company's (or the enterprise's) definitions."""
+    out = {}
+    for f in definitions:
+        if f["defaultId"] in TOP_LEVEL:
+            continue
+        name = f["defaultId"] or f["label"] or f["translationKey"]
+        out[f["id"]] = (EMULATOR_COLUMNS[name] if name else "field_" + f["id"], f["type"])
+    return out
+
+
+def expected_column_types(per_company: List[Dict[str, tuple]]) -> Dict[str, str]:
+    """{column: TIMIFY type}; a column whose types differ between companies is "TEXT" (a string)."""
+    types: Dict[str, str] = {}
+    for columns in per_company:
+        for name, kind in columns.values():
+            types[name] = kind if types.get(name, kind) == kind else "TEXT"
+    return types
+
+
+def expected_value(value: Any, kind: str) -> Any:
+    """A value as its column holds it; `UNFIT` when it does not fit (the column is null)."""
+    if value is None or (value == "" and kind in ("PHONE", "DATE", "NUMBER", "CHECKBOX")):
+        return None
+    if kind == "PHONE":
+        return json.loads(value) if isinstance(value, str) else value
+    if kind == "DATE":
+        try:
+            return dt.date.fromisoformat(value).isoformat()
+        except ValueError:
+            return UNFIT
+    if kind == "NUMBER":
+        return value if isinstance(value, (int, float)) else UNFIT
+    if kind == "CHECKBOX":
+        return value
+    return str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+
+
+UNFIT = object()
+
+
+def with_custom_field_columns(records: List[dict], definitions: Dict[str, List[dict]]) -> tuple:
+    """`records` (customers, or enterprise customers under the key "") with their custom-field
+    columns, and the number of values that did not fit, per column."""
+    columns = {company: expected_columns(defs) for company, defs in definitions.items()}
+    types = expected_column_types(list(columns.values()))
+    out, unfit = [], {}
+    for record in records:
+        record = dict(record)
+        values = {v["id"]: v["value"] for v in record.get("fields") or record.get("customfields") or []}
+        for field_id, (name, _) in columns[record.get("company_id", "")].items():
+            value = expected_value(values.get(field_id), types[name])
+            if value is UNFIT:
+                unfit[name] = unfit.get(name, 0) + 1
+                value = None
+            record[name] = value
+        out.append(record)
+    return out, unfit
+
+
 def expected_records(emu, stream: str, config: dict) -> List[dict]:
     """The emulator's ground truth as the connector must emit it (company_id added; appointments
-    without booking secrets unless asked, and marked live with `_ab_cdc_deleted_at: null`)."""
+    without booking secrets unless asked, and marked live with `_ab_cdc_deleted_at: null`;
+    customers with their custom-field columns)."""
     if stream in ("companies", "enterprise_customers"):
         records = emu.truth(stream)
         if stream == "companies" and config.get("company_ids"):
             records = [r for r in records if r["id"] in config["company_ids"]]
+        if stream == "enterprise_customers":
+            records, _ = with_custom_field_columns(records, {"": emu.truth("enterprise_customer_fields")})
         return records
     today = dt.datetime.now(dt.timezone.utc).date()
     created = {c["id"]: c["createdAt"] for c in emu.truth("companies")}
@@ -146,6 +223,9 @@ def expected_records(emu, stream: str, config: dict) -> List[dict]:
                     record = without_booking_secrets(record)
                 record = {**record, "_ab_cdc_deleted_at": None}  # a live appointment
             out.append({**record, "company_id": company_id})
+    if stream == "customers":
+        definitions = {cid: emu.truth("customer_fields", cid) for cid in company_ids}
+        out, _ = with_custom_field_columns(out, definitions)
     return out
 
 

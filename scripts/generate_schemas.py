@@ -134,9 +134,19 @@ def build_schemas(samples):
     }
     # A custom field's value takes the type its definition gives it (text, boolean, number,
     # list of options): it is left untyped (any JSON value) rather than a wider union.
+    # The read shape is not documented: the values come under `fields` or `customfields` (the
+    # write shape's name); both are declared, and each field also gets its own typed column
+    # (custom_fields.py, added at discover from the definitions).
     for stream in ("customers",):
-        schemas[stream]["properties"]["fields"]["items"]["properties"]["value"] = {
+        values = schemas[stream]["properties"]["fields"]
+        values["items"]["properties"]["value"] = {
             "description": "The value, typed by the field's definition in customer_fields (text, boolean, number, list)."
+        }
+        values["description"] = ("The customer's custom-field values as TIMIFY sends them ({id, value}); each also "
+                                 "has its own typed column, named in docs/timify.md (Custom fields).")
+        schemas[stream]["properties"]["customfields"] = {
+            **json.loads(json.dumps(values)),
+            "description": "The same values, on a server that sends them under `customfields` instead of `fields`.",
         }
     schemas["enterprise_customers"] = {**schemas["customers"], "properties": {
         k: v for k, v in schemas["customers"]["properties"].items() if k != "company_id"}}

@@ -1,6 +1,9 @@
 """Customers' custom fields as typed columns (issue 12): the naming rule, the type map and the
-value parsing. Pure functions over TIMIFY's field definitions (`/v1/customers/customfields`,
-`/v1/enterprise-customers/customfields`) and records; not wired into the manifest yet.
+value parsing over TIMIFY's field definitions (`/v1/customers/customfields` per company,
+`/v1/enterprise-customers/customfields` for an enterprise) and records, and the two components the
+manifest names: CustomFieldColumns (the stream's schema, one column per field) and
+CustomFieldValues (each record's values in those columns). Both use one ColumnPlan per stream per
+sync, read once per company from the definitions stream they are given (no request per record).
 
 Naming rule (applied per company, fields in the order of their ids, i.e. of their creation):
 1. A built-in field (a `defaultId`, or a `translationKey` `customerFields.basic.<name>`) is named
@@ -16,11 +19,21 @@ is a string.
 """
 
 import json
+import logging
 import math
 import re
 import unicodedata
+from dataclasses import InitVar, dataclass
 from datetime import date
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
+
+from airbyte_cdk.sources.declarative.schema.schema_loader import SchemaLoader
+from airbyte_cdk.sources.declarative.transformations import RecordTransformation
+from airbyte_cdk.sources.types import Config, StreamSlice, StreamState
+
+from source_timify.session import session_of
+
+logger = logging.getLogger("airbyte")
 
 BASIC_PREFIX = "customerFields.basic."
 NULLABLE = lambda kind: [kind, "null"]  # noqa: E731
@@ -159,12 +172,12 @@ def parse_value(value: Any, kind: str) -> Any:
                 pass
         raise Unfit(value)
     if kind == "phone":
-        if isinstance(value, str):
+        if isinstance(value, str):  # the reference writes phones as JSON strings; a bare number is the number
             try:
                 parsed = json.loads(value)
             except ValueError:
-                parsed = {"number": value}
-            value = parsed
+                parsed = None
+            value = parsed if isinstance(parsed, Mapping) else {"number": value}
         if isinstance(value, Mapping):
             out = {}
             for key in ("number", "country", "prefix"):
@@ -198,3 +211,123 @@ def place_values(record: Dict[str, Any], columns: Mapping[str, Tuple[str, str]],
             record[name] = None
             unfit.append(name)
     return unfit
+
+
+# ---------------------------------------------------------------------------------------------
+# The components
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ColumnPlan:
+    """One stream's custom-field columns for one sync: per company (the `company_id` of the
+    definitions; "" for an enterprise's own), {field id: (column, kind)}, and each column's kind
+    over all companies."""
+
+    by_company: Dict[str, Dict[str, Tuple[str, str]]]
+    kinds: Dict[str, str]
+
+    @classmethod
+    def from_definitions(cls, definitions: Iterable[Mapping[str, Any]], taken: Iterable[str]) -> "ColumnPlan":
+        grouped: Dict[str, List[Mapping[str, Any]]] = {}
+        for definition in definitions:
+            grouped.setdefault(str(definition.get("company_id") or ""), []).append(definition)
+        taken = set(taken)
+        by_company = {company: company_columns(defs, taken) for company, defs in sorted(grouped.items())}
+        return cls(by_company, merged_kinds(by_company.values()))
+
+    def properties(self) -> Dict[str, Any]:
+        return {name: column_schema(kind) for name, kind in self.kinds.items()}
+
+
+def read_definitions(stream: Any) -> List[Mapping[str, Any]]:
+    """Every record of the definitions stream (one list per company, or the enterprise's)."""
+    out = []
+    for partition in stream.generate_partitions():
+        out.extend(dict(record.data) for record in partition.read())
+    return out
+
+
+@dataclass
+class CustomFieldColumns(SchemaLoader):
+    """The stream's schema (`schema_loader`, the file) plus one column per custom field the
+    `definitions` stream lists (the union over the companies; see the naming rule above). If the
+    definitions cannot be read at discover time (a missing scope, an outage), the schema is the
+    file's alone and the log says why; a read then fails on them (CustomFieldValues), loudly."""
+
+    config: Config
+    parameters: InitVar[Mapping[str, Any]]
+    schema_loader: SchemaLoader
+    definitions: Any  # a stream (built by the CDK from the manifest) listing the definitions
+    stream_name: str = ""  # the stream whose schema this is, for the log
+
+    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
+        self._key = f"custom_fields:{self.definitions.name}"
+        self._session = session_of(self.config)
+        self._taken: Optional[set] = None
+
+    def plan(self) -> ColumnPlan:
+        """This sync's columns: read once per sync per definitions stream (session.once_per_sync)."""
+        if self._taken is None:  # the file's top-level properties: names no column may take
+            self._taken = set(self.schema_loader.get_json_schema().get("properties", {}))
+        taken = self._taken
+        return self._session.once_per_sync(
+            self._key, lambda: ColumnPlan.from_definitions(read_definitions(self.definitions), taken)
+        )
+
+    def get_json_schema(self) -> Mapping[str, Any]:
+        schema = json.loads(json.dumps(self.schema_loader.get_json_schema()))
+        try:
+            plan = self.plan()
+        except Exception as error:  # discover goes on without the columns; a read fails on them
+            message = getattr(error, "message", None) or str(error)
+            logger.warning(
+                f"The custom field definitions ({self.definitions.name}) could not be read, so the "
+                f"{self.stream_name} schema has no custom-field columns: {message}"
+            )
+            return schema
+        schema.setdefault("properties", {}).update(plan.properties())
+        return schema
+
+
+UNFIT = "custom_fields_unfit"
+
+
+@dataclass
+class CustomFieldValues(RecordTransformation):
+    """Puts each record's custom-field values (under `fields` or `customfields`, left as they are)
+    in the columns of `columns` (a CustomFieldColumns), parsed to each column's type. A value that
+    does not fit is null in its column and counted; SourceTimify logs the counts once per sync."""
+
+    config: Config
+    parameters: InitVar[Mapping[str, Any]]
+    columns: CustomFieldColumns
+
+    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
+        self._session = session_of(self.config)
+
+    def transform(
+        self,
+        record: Dict[str, Any],
+        config: Optional[Config] = None,
+        stream_state: Optional[StreamState] = None,
+        stream_slice: Optional[StreamSlice] = None,
+    ) -> None:
+        plan = self.columns.plan()
+        company = str(record.get("company_id") or "")
+        unfit = place_values(record, plan.by_company.get(company, {}), plan.kinds)
+        for column in unfit:
+            self._session.count((UNFIT, self.columns.stream_name, column))
+
+
+def unfit_summary(counts: Mapping[Any, int]) -> Optional[str]:
+    """The sync's one log line about values that did not fit their column, or None."""
+    unfit = sorted((key[1], key[2], n) for key, n in counts.items() if isinstance(key, tuple) and key[0] == UNFIT)
+    if not unfit:
+        return None
+    total = sum(n for _, _, n in unfit)
+    each = ", ".join(f"{stream}.{column}: {n}" for stream, column, n in unfit)
+    return (
+        f"{total} custom-field value(s) did not fit their column's type and were emitted as null in the "
+        f"column (the raw value stays in `fields`/`customfields`): {each}."
+    )

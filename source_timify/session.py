@@ -12,13 +12,16 @@ built outside a source make their own.
   sentence, while corrected credentials are tried at once;
 - TIMIFY's clock, from the first login's `Date` header: the sync's start, for the incremental
   cursor, and the offset of TIMIFY's clock from ours;
-- since when every answer has been a server error (components.OutageCutoff).
+- since when every answer has been a server error (components.OutageCutoff);
+- what a component works out once per sync (`once_per_sync`: the customers' custom-field columns,
+  custom_fields.py) and what it counts for the sync's last log line (`count`, `counts`).
 """
 
 import hashlib
 import threading
 import time
-from typing import Any, Dict, Mapping, Optional, Tuple
+from collections import Counter
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 CredentialsKey = Tuple[str, str, str]
 
@@ -63,6 +66,10 @@ class TimifySession:
         self._clock_offset = 0.0  # TIMIFY's clock minus ours
         self.outage_lock = threading.Lock()
         self.outage_since: Optional[float] = None
+        self._per_sync: Dict[str, Any] = {}
+        self._per_sync_lock = threading.Lock()
+        self._counts: Counter = Counter()
+        self._counts_lock = threading.Lock()
 
     def authorization(self, access_token: str) -> str:
         """The `Authorization` header's value for `access_token`, in the form TIMIFY accepts."""
@@ -95,3 +102,25 @@ class TimifySession:
             self._sync_started = None
         with self.outage_lock:
             self.outage_since = None
+        with self._per_sync_lock:
+            self._per_sync.clear()
+        with self._counts_lock:
+            self._counts.clear()
+
+    def once_per_sync(self, key: str, compute: Callable[[], Any]) -> Any:
+        """`compute()`'s result, computed once per sync for `key` (the first caller computes while
+        the others wait; a failure is not kept, so the next caller tries again)."""
+        if key in self._per_sync:
+            return self._per_sync[key]
+        with self._per_sync_lock:
+            if key not in self._per_sync:
+                self._per_sync[key] = compute()
+            return self._per_sync[key]
+
+    def count(self, key: Any, n: int = 1) -> None:
+        with self._counts_lock:
+            self._counts[key] += n
+
+    def counts(self) -> Dict[Any, int]:
+        with self._counts_lock:
+            return dict(self._counts)

@@ -16,6 +16,7 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from source_timify import cdk_workarounds
 from source_timify.components import TimifyAuthenticator
+from source_timify.custom_fields import unfit_summary
 from source_timify.progress import ProgressLog, SyncProgress
 from source_timify.scopes import readable_streams
 from source_timify.session import ConfigWithSession, TimifySession
@@ -91,6 +92,10 @@ class SourceTimify(YamlDeclarativeSource):
                     status = message.trace.stream_status
                     progress.stream_status(status.stream_descriptor.name, status.status.name)
                 yield message
+        # One line for the custom-field values that did not fit their column (custom_fields.py).
+        summary = unfit_summary(self._session.counts())
+        if summary:
+            logger.warning(summary)
 
     def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
         """The CDK's check, with its failure reasons passed on as they were raised: they are
@@ -108,10 +113,13 @@ class SourceTimify(YamlDeclarativeSource):
         return status
 
     def discover(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteCatalog:
-        """The CDK's catalog without the streams of the scopes TIMIFY refuses this app (scopes.py)."""
-        catalog = super().discover(logger, config)
-        names = [stream.name for stream in catalog.streams]
+        """The CDK's catalog without the streams of the scopes TIMIFY refuses this app (scopes.py).
+        Like a read, a discover starts afresh: the custom-field columns are those TIMIFY has now."""
+        self._session.start_sync()
+        # The scopes first: building the catalog then reads the customers' field definitions.
+        names = [stream.name for stream in self.streams(config)]
         readable = set(readable_streams(ConfigWithSession(config, self._session), self.resolved_manifest, names, "discover"))
+        catalog = super().discover(logger, config)
         catalog.streams = [stream for stream in catalog.streams if stream.name in readable]
         return catalog
 

@@ -16,6 +16,7 @@ from unit_tests.timify_responses import (
     error,
     lookups,
     register_appointments,
+    register_customer_fields,
     register_list,
     register_login,
     register_lookup,
@@ -162,6 +163,7 @@ def test_a_lookup_timify_cannot_answer_reports_nothing_and_asks_again_next_time(
 def test_customers_carry_no_cancellation_tracking(api):
     register_list(api, "/v1/customers", [customer(COMPANY_A, 1, updated="2026-01-01T00:00:00Z")], LIMIT, company_id=COMPANY_A)
     register_list(api, "/v1/customers", [], LIMIT, company_id=COMPANY_B)
+    register_customer_fields(api)
     output = run_read(make_config(), ["customers"])
     assert all(set(entry) == {"updatedAt"} for entry in final_state(output, "customers")["companies"].values())
     assert DELETED_AT not in records_of(output, "customers")[0]

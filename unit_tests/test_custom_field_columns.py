@@ -57,6 +57,8 @@ def test_a_column_with_different_types_in_two_companies_is_a_string():
     ("true", "boolean", True), (False, "boolean", False), ("12", "number", 12), ("1.5", "number", 1.5),
     ("1985-03-01", "date", "1985-03-01"), ("1985-03-01T00:00:00.000Z", "date", "1985-03-01"),
     ('{"number": "151", "country": "DE"}', "phone", {"number": "151", "country": "DE", "prefix": None}),
+    ("15112345", "phone", {"number": "15112345", "country": None, "prefix": None}),
+    ("+49 151 12345", "phone", {"number": "+49 151 12345", "country": None, "prefix": None}),
     (7, "string", "7"), ("", "number", None), (None, "boolean", None),
 ])
 def test_values_are_parsed_to_their_column_type(value, kind, expected):

@@ -5,7 +5,7 @@ import pytest
 import requests_mock
 
 from unit_tests.conftest import final_state, make_config, records_of, run_read
-from unit_tests.timify_responses import BASE, error, register_list, register_login, requests_to
+from unit_tests.timify_responses import BASE, error, register_customer_fields, register_list, register_login, requests_to
 
 STREAM = "enterprise_customers"
 LOGIN_DATE = "Tue, 01 Dec 2026 08:00:00 GMT"  # TIMIFY's clock at the sync's login
@@ -25,6 +25,7 @@ def serve(api, customers, server_date=LOGIN_DATE):
     """The enterprise's customers, two a page (make_config's page_size), whatever `updated_since`."""
     register_login(api, server_date=server_date)
     register_list(api, "/v1/enterprise-customers", customers, 2)
+    register_customer_fields(api, enterprise=True)
 
 
 def requests(api):

@@ -24,6 +24,7 @@ from unit_tests.timify_responses import (
     customer,
     error,
     register_appointments,
+    register_customer_fields,
     register_list,
     register_login,
 )
@@ -50,6 +51,7 @@ def serve(api, a=(), b=(), server_date=None):
 def serve_customers(api, a=(), b=()):
     register_list(api, "/v1/customers", list(a), LIMIT, company_id=COMPANY_A)
     register_list(api, "/v1/customers", list(b), LIMIT, company_id=COMPANY_B)
+    register_customer_fields(api)
 
 
 def company_state(updated: str, from_date: str = "2026-01-01", to_date: str = RANGE_END) -> dict:

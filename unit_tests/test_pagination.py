@@ -87,5 +87,6 @@ def test_every_company_scoped_request_names_its_company(api):
     output = run_read(make_config(), ["customers", "services", "resources", "timeshifts", "customer_fields"])
     assert not output.errors
     scoped = [r for r in api.request_history if r.method == "GET" and r.path.startswith("/v1/") and r.path != "/v1/companies"]
-    assert len(scoped) == 10  # 5 streams x 2 companies
+    # 5 streams x 2 companies, and the customers' columns read each company's field definitions
+    assert len(scoped) == 12
     assert {r.headers["company-id"] for r in scoped} == {COMPANY_A, COMPANY_B}

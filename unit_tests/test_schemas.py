@@ -5,14 +5,47 @@ import sys
 from pathlib import Path
 
 import pytest
+import requests_mock
 import yaml
 
 from source_timify import SourceTimify
 from source_timify.source import MANIFEST_PATH
-from unit_tests.conftest import make_config
+from unit_tests.conftest import COMPANY_A, ENTERPRISE, make_config
+from unit_tests.timify_responses import (
+    company,
+    field_definition,
+    object_id,
+    register_customer_fields,
+    register_list,
+    register_login,
+)
 
 CONFIG = make_config()
 STREAMS = {s.name: s for s in SourceTimify(config=CONFIG).streams(CONFIG)}
+# Customers' schemas add a column per custom field (custom_fields.py): one of each type.
+DEFINITIONS = [
+    field_definition(object_id(COMPANY_A, n), kind, label=f"{kind.title()} field")
+    for n, kind in enumerate(["TEXT", "CHECKBOX", "DATE", "NUMBER", "SELECT", "EMAIL", "PHONE", "FILE"], start=1)
+]
+
+
+@pytest.fixture(autouse=True)
+def timify():
+    with requests_mock.Mocker() as mocker:
+        register_login(mocker)
+        register_list(mocker, "/v1/companies", [company(COMPANY_A)], 2, query=f"enterprise_id={ENTERPRISE}")
+        register_customer_fields(mocker, DEFINITIONS, company_id=COMPANY_A)
+        register_customer_fields(mocker, DEFINITIONS, enterprise=True)
+        yield mocker
+
+
+def test_customers_schemas_have_a_column_per_custom_field_of_each_type():
+    for name in ("customers", "enterprise_customers"):
+        properties = STREAMS[name].get_json_schema()["properties"]
+        assert properties["numberField"] == {"type": ["number", "null"]}
+        assert properties["dateField"] == {"type": ["string", "null"], "format": "date"}
+        assert properties["phoneField"]["type"] == ["object", "null"]
+        assert properties["fileField"] == {"type": ["string", "null"]}  # a type we do not know: a string
 
 
 def walk(schema, path="$"):
@@ -89,8 +122,8 @@ def test_every_stream_loads_its_schema_from_its_own_file_and_the_manifest_holds_
     assert "schemas" not in manifest
     definitions = manifest["definitions"]
     loaders = [stream["schema_loader"] for stream in definitions["streams"].values()]
-    # appointments' is wrapped (booking secrets left out)
-    loaders = [definitions["appointments_schema_loader"]["schema_loader"] if "$ref" in loader else loader for loader in loaders]
+    # appointments' is wrapped (booking secrets left out), customers' add the custom-field columns
+    loaders = [definitions[loader["$ref"].split("/")[-1]]["schema_loader"] if "$ref" in loader else loader for loader in loaders]
     assert {(loader["type"], loader["file_path"]) for loader in loaders} == {
         ("JsonFileSchemaLoader", f"./source_timify/schemas/{name}.json") for name in STREAMS
     }

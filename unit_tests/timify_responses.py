@@ -77,6 +77,27 @@ def customer_fields() -> List[dict]:
     return copy.deepcopy(_sample("customer_fields"))
 
 
+def field_definition(field_id: str, type: str, label: Optional[str] = None, translationKey: Optional[str] = None,
+                     defaultId: Optional[str] = None) -> dict:
+    """A customer field definition shaped like the samples' (`customerFields` of a company)."""
+    record = copy.deepcopy(_sample("customer_fields")[0])
+    record.update(id=field_id, type=type, label=label, translationKey=translationKey, selectOptions=None)
+    if defaultId is not None:
+        record["defaultId"] = defaultId
+    return record
+
+
+def register_customer_fields(
+    mocker: requests_mock.Mocker, definitions: Sequence[dict] = (), company_id: Optional[str] = None, limit: int = 2,
+    enterprise: bool = False,
+) -> List[Any]:
+    """The customer field definitions of `company_id` (any company when None), or with
+    `enterprise`, the enterprise's own (`/v1/enterprise-customers/customfields`): one list, read
+    `limit` at a time."""
+    path = "/v1/enterprise-customers/customfields" if enterprise else "/v1/customers/customfields"
+    return register_list(mocker, path, list(definitions), limit, company_id=company_id)
+
+
 def services() -> List[dict]:
     return copy.deepcopy(_sample("services"))
 
