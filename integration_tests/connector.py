@@ -127,7 +127,7 @@ def full_range_config(emu, **overrides) -> dict:
 # nor translationKey is `field_<id>`; firstName, lastName and email are top-level already.
 EMULATOR_COLUMNS = {
     "mobilePhone": "mobilePhone", "Member number": "memberNumber", "Newsletter": "newsletter",
-    "Birthday": "birthday", "Plan": "plan", "Shoe size": "shoeSize",
+    "Birthday": "birthday", "Plan": "plan", "Shoe size": "shoeSize", "Shoe size (EU)": "shoeSizeEu",
     "customerFields.custom.allergies": "allergies", "Notes": "notes", "notes!": "notes_2",
     "Signature": "signature", "Visits per year": "visitsPerYear",
     "Loyalty tier": "loyaltyTier", "Member since": "memberSince", "Marketing consent": "marketingConsent",

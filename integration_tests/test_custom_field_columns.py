@@ -146,3 +146,23 @@ def test_values_sent_under_customfields_fill_the_same_columns(five_branches):
         assert all("customfields" in r and "fields" not in r for r in records)
         assert keyed(records, stream) == keyed(expected[stream], stream)
     assert any(r["newsletter"] is True for r in run.records(CUSTOMERS))
+
+
+def test_columns_stay_the_same_over_syncs_and_only_a_renamed_label_renames_its_column():
+    with Emulator(companies=2, appointments_per_company=5, customers_per_company=10, seed=17) as emu:
+        config = full_range_config(emu)
+        first, second = discovered(emu), discovered(emu)
+        assert columns_of(first, CUSTOMERS) == columns_of(second, CUSTOMERS)
+        run = run_connector("read", config, [CUSTOMERS])
+        assert keyed(run.records(CUSTOMERS), CUSTOMERS) == keyed(expected_records(emu, CUSTOMERS, config), CUSTOMERS)
+        company = emu.company_ids[1]
+        shoe = next(f for f in emu.truth("customer_fields", company) if f["label"] == "Shoe size")
+        emu.update_customer_field(company, shoe["id"], label="Shoe size (EU)")
+        renamed = columns_of(discovered(emu), CUSTOMERS)
+        assert set(renamed) == set(columns_of(first, CUSTOMERS)) - {"shoeSize"} | {"shoeSizeEu"}
+        assert renamed["shoeSizeEu"] == first[CUSTOMERS]["properties"]["shoeSize"]
+        run = run_connector("read", config, [CUSTOMERS])
+        assert run.returncode == 0 and not run.errors()
+        assert keyed(run.records(CUSTOMERS), CUSTOMERS) == keyed(expected_records(emu, CUSTOMERS, config), CUSTOMERS)
+        theirs = [r for r in run.records(CUSTOMERS) if r["company_id"] == company]
+        assert theirs and all("shoeSizeEu" in r and "shoeSize" not in r for r in theirs)

@@ -186,6 +186,10 @@ class Emulator:
         stamp = None if updated_at is None else _epoch(updated_at)
         return self._store.update_customer(company_id, customer_id, self._clock.seconds(), _plain(changes), stamp)
 
+    def update_customer_field(self, company_id, field_id, **changes):
+        """Changes a company's customer field definition (e.g. `label="Shoe size (EU)"`)."""
+        return self._store.update_customer_field(company_id, field_id, self._clock.seconds(), _plain(changes))
+
     def delete_customer(self, company_id, customer_id):
         self._store.delete_customer(company_id, customer_id)
 

@@ -269,6 +269,17 @@ class Store:
             c.customers.put(rec)
             return rec
 
+    def update_customer_field(self, company_id, field_id, clock, changes):
+        with self.lock:
+            c = self.companies[company_id]
+            rec = c.customer_fields.get(field_id)
+            if rec is None:
+                raise KeyError("no customer field %s in company %s" % (field_id, company_id))
+            rec.update(changes, id=field_id, updatedAt=iso(clock))
+            c.customer_fields.put(rec)
+            c.field_list = [rec if f["id"] == field_id else f for f in c.field_list]
+            return rec
+
     def update_customer(self, company_id, customer_id, clock, changes, stamp=None):
         with self.lock:
             table = self.companies[company_id].customers
