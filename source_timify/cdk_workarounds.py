@@ -62,8 +62,8 @@ def use_component_factory(source: Any, factory_class: type) -> None:
     """Swap the class of the component factory `source` built for `factory_class`, a subclass that
     only adds methods. The CDK builds its factory inside the source's __init__ (wired to the
     queue, message repository and state manager it makes there) and takes none from outside.
-    Only methods the factory calls on itself can be overridden this way: its table of
-    constructors holds methods bound when it was built."""
+    Its table of constructors (PYDANTIC_MODEL_TO_CONSTRUCTOR) holds methods bound when it was
+    built: the entries of the overridden ones are bound again to the subclass's."""
     factory = getattr(source, "_constructor", None)
     if type(factory) is not ModelToComponentFactory:
         raise CdkChanged("use_component_factory", f"the source's `_constructor` is a {type(factory).__name__}, not a ModelToComponentFactory")
@@ -73,6 +73,13 @@ def use_component_factory(source: Any, factory_class: type) -> None:
         if callable(getattr(factory_class, name)) and not name.startswith("__") and not hasattr(ModelToComponentFactory, name):
             raise CdkChanged("use_component_factory", f"ModelToComponentFactory has no method {name} to override")
     factory.__class__ = factory_class
+    table = getattr(factory, "PYDANTIC_MODEL_TO_CONSTRUCTOR", None)
+    if not isinstance(table, dict):
+        raise CdkChanged("use_component_factory", "the factory has no PYDANTIC_MODEL_TO_CONSTRUCTOR table")
+    for model, constructor in list(table.items()):
+        name = getattr(getattr(constructor, "__func__", None), "__name__", None)
+        if name in vars(factory_class):
+            table[model] = getattr(factory, name)
 
 
 def _record_queue(source: Any, workaround: str) -> queue.Queue:
@@ -173,7 +180,6 @@ def parse_json_once(response: requests.Response, *args: Any, **kwargs: Any) -> r
 
     response.json = json_once  # type: ignore[method-assign]
     return response
-
 
 
 def forget_cached_responses() -> None:
