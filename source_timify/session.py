@@ -13,15 +13,18 @@ built outside a source make their own.
 - TIMIFY's clock, from the first login's `Date` header: the sync's start, for the incremental
   cursor, and the offset of TIMIFY's clock from ours;
 - since when every answer has been a server error (components.OutageCutoff);
+- the slots that keep its data requests in flight at `num_workers` at most, and the pages read
+  ahead (page_prefetch.py);
 - what a component works out once per sync (`once_per_sync`: the customers' custom-field columns,
   custom_fields.py) and what it counts for the sync's last log line (`count`, `counts`).
 """
 
+import contextlib
 import hashlib
 import threading
 import time
 from collections import Counter
-from typing import Any, Callable, Dict, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Tuple
 
 CredentialsKey = Tuple[str, str, str]
 
@@ -70,6 +73,8 @@ class TimifySession:
         self._per_sync_lock = threading.Lock()
         self._counts: Counter = Counter()
         self._counts_lock = threading.Lock()
+        self._slots: Optional[threading.BoundedSemaphore] = None
+        self._prefetch: Any = None
 
     def authorization(self, access_token: str) -> str:
         """The `Authorization` header's value for `access_token`, in the form TIMIFY accepts."""
@@ -106,6 +111,40 @@ class TimifySession:
             self._per_sync.clear()
         with self._counts_lock:
             self._counts.clear()
+
+    def configure(self, config: Mapping[str, Any]) -> None:
+        """The command's `num_workers`: as many data requests in flight at most, and as many
+        pages read ahead (page_prefetch.py)."""
+        from source_timify.page_prefetch import Prefetch
+
+        workers = max(1, int(config.get("num_workers") or 8))
+        with self.lock:
+            if self._prefetch is not None:
+                self._prefetch.close()
+            self._slots = threading.BoundedSemaphore(workers)
+            self._prefetch = Prefetch(workers)
+
+    @contextlib.contextmanager
+    def request_slots(self) -> Iterator[None]:
+        """Held while one data request is sent (with its retries): at most `num_workers` at once."""
+        slots = self._slots
+        if slots is None:
+            yield
+            return
+        with slots:
+            yield
+
+    def prefetch(self) -> Any:
+        if self._prefetch is None:
+            self.configure({})
+        return self._prefetch
+
+    def end_command(self) -> None:
+        """Drops the pages read ahead and stops their threads."""
+        with self.lock:
+            prefetch = self._prefetch
+        if prefetch is not None:
+            prefetch.close()
 
     def once_per_sync(self, key: str, compute: Callable[[], Any]) -> Any:
         """`compute()`'s result, computed once per sync for `key` (the first caller computes while

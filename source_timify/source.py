@@ -8,6 +8,7 @@ from airbyte_cdk.models import AirbyteCatalog, AirbyteConnectionStatus, AirbyteM
 from airbyte_cdk.models import ConfiguredAirbyteCatalog
 from airbyte_cdk.sources.declarative.parsers.model_to_component_factory import ModelToComponentFactory
 from airbyte_cdk.sources.declarative.partition_routers.partition_router import PartitionRouter
+from airbyte_cdk.sources.declarative.requesters.http_requester import HttpRequester
 from airbyte_cdk.sources.declarative.yaml_declarative_source import YamlDeclarativeSource
 from airbyte_cdk.sources.source import TState
 from airbyte_cdk.sources.streams.concurrent.cursor import Cursor
@@ -17,6 +18,7 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from source_timify import cdk_workarounds
 from source_timify.components import TimifyAuthenticator
 from source_timify.custom_fields import unfit_summary
+from source_timify.page_prefetch import PrefetchingRequester
 from source_timify.progress import ProgressLog, SyncProgress
 from source_timify.scopes import readable_streams
 from source_timify.session import ConfigWithSession, TimifySession
@@ -29,6 +31,13 @@ class TimifyComponentFactory(ModelToComponentFactory):
     `incremental_sync` names a `cursor_class` in its `$parameters` gets that cursor
     (incremental.CompanyCursor) instead of the CDK's per-partition one, which would keep one
     cursor per 31-day window and know nothing of the date range a company was read over."""
+
+    def create_http_requester(self, model: Any, config: Config, *args: Any, **kwargs: Any) -> HttpRequester:
+        """Every requester takes a slot of `num_workers` per request; the one whose `$parameters`
+        say `prefetch_pages: true` (appointments) also reads the next pages of a window ahead
+        (page_prefetch.py)."""
+        requester = super().create_http_requester(model, config, *args, **kwargs)
+        return PrefetchingRequester.adopt(requester, bool((model.parameters or {}).get("prefetch_pages")))
 
     def _build_concurrent_cursor(self, model: Any, stream_slicer: Optional[PartitionRouter], config: Config) -> Cursor:
         parameters = (model.incremental_sync.parameters if model.incremental_sync else None) or {}
@@ -80,19 +89,23 @@ class SourceTimify(YamlDeclarativeSource):
         state: Optional[List[TState]] = None,
     ) -> Iterator[AirbyteMessage]:
         self._session.start_sync()
+        self._session.configure(config)
         cdk_workarounds.forget_cached_responses()
         log_in_or_fail(config, self._session)
         progress = self._progress
         progress.start(configured.stream.name for configured in catalog.streams)
         # A progress line every 30 s (see progress.py): a long sync shows it is moving.
-        with ProgressLog(progress):
-            for message in super().read(logger, config, catalog, state):
-                if message.type == Type.RECORD:
-                    progress.record(message.record.stream)
-                elif message.type == Type.TRACE and message.trace.stream_status:
-                    status = message.trace.stream_status
-                    progress.stream_status(status.stream_descriptor.name, status.status.name)
-                yield message
+        try:
+            with ProgressLog(progress):
+                for message in super().read(logger, config, catalog, state):
+                    if message.type == Type.RECORD:
+                        progress.record(message.record.stream)
+                    elif message.type == Type.TRACE and message.trace.stream_status:
+                        status = message.trace.stream_status
+                        progress.stream_status(status.stream_descriptor.name, status.status.name)
+                    yield message
+        finally:
+            self._session.end_command()
         # One line for the custom-field values that did not fit their column (custom_fields.py).
         summary = unfit_summary(self._session.counts())
         if summary:

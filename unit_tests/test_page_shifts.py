@@ -72,7 +72,10 @@ def test_a_deletion_after_page_one_rereads_the_list_and_skips_nothing(api):
     # Without the re-read, appointment 3 would have moved onto page 1 (already read) and been lost.
     assert sorted(emitted) == sorted(a["id"] for a in FIVE)  # the deleted one was read before
     assert len(emitted) == len(set(emitted))
-    assert appointment_pages(api) == ["1", "2", "1", "2"]
+    asked = appointment_pages(api)
+    # Page 3 may have been asked for ahead (page_prefetch.py) before page 2 showed the change; it
+    # is dropped with the rest of that pass.
+    assert [p for p in asked if p != "3"] == ["1", "2", "1", "2"] and asked.count("3") <= 1
 
 
 def test_a_record_seen_twice_in_one_pass_rereads_a_list_without_meta(api):

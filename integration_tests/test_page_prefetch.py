@@ -1,0 +1,46 @@
+"""A dense 365-day window through the real `source-timify` against the emulator (issue 10, point 4):
+its pages are read ahead concurrently, the requests in flight never exceed `num_workers`, and the
+read is complete. Timing is measured by the benchmark (`bench/run_bench.py --sections windows`);
+here only what overlapped with what, from the emulator's request log."""
+
+import pytest
+
+from integration_tests.connector import expected_records, full_range_config, keyed, run_connector
+from integration_tests.timify_emulator import Emulator
+
+
+def most_in_flight(entries):
+    """The most requests the emulator was answering at once (each entry: start time, duration)."""
+    events = []
+    for e in entries:
+        start = e["time"]
+        events += [(start, 1), (start + e["duration_ms"] / 1000.0, -1)]
+    current = most = 0
+    for _, step in sorted(events, key=lambda x: (x[0], x[1])):
+        current += step
+        most = max(most, current)
+    return most
+
+
+@pytest.mark.parametrize("num_workers", [2, 5])
+def test_a_dense_window_is_read_ahead_within_num_workers_and_completely(num_workers):
+    # One company: one partition per window, so any overlap within a window is the read-ahead's.
+    with Emulator(companies=1, enterprise=False, appointments_per_company=600, seed=61, max_window_days=365,
+                  latency_ms=60) as emu:
+        config = full_range_config(emu, page_size=25, num_workers=num_workers)
+        run = run_connector("read", config, ["appointments"], incremental=False)
+        assert run.returncode == 0 and not run.errors(), run.stderr[-2000:]
+        assert keyed(run.records("appointments"), "appointments") == keyed(
+            expected_records(emu, "appointments", config), "appointments"
+        )
+        data = [e for e in emu.requests_log() if not e["path"].startswith("/v1/auth")]
+        assert most_in_flight(data) <= num_workers
+        windows = {}
+        for e in data:
+            if e["path"] == "/v1/appointments" and e["query"].get("limit") == "25":
+                windows.setdefault(e["query"]["from_date"], []).append(e)
+        densest = max(windows.values(), key=len)
+        assert len(densest) > 4
+        assert most_in_flight(densest) >= 2  # the pages of one window overlapped (sequential: 1)
+        pages = [int(e["query"]["page"]) for e in densest]
+        assert sorted(pages) == list(range(1, len(pages) + 1))  # each page asked once

@@ -1,0 +1,153 @@
+"""A wide window of appointments holding many pages must not serialise the sync (issue 10).
+
+The CDK reads the partitions (company x window) of a stream in parallel, `num_workers` at a time,
+but the pages of one partition one after another: a 365-day window holding 20 pages, read by the
+last busy worker, costs 20 round trips while the other workers wait. PagePrefetch reads them ahead:
+once a page says how many its list has (`meta.totalPages`), the next pages are requested
+concurrently, and the retriever, which still asks for them one by one in page order, gets each
+from there. What the CDK does with a page (the error handler and its retries, the token refresh,
+PageGuard's checks, the pagination) is unchanged: only when the requests go out changes.
+
+- Requests in flight never exceed `num_workers`: every data request of the source takes one of
+  `num_workers` slots (TimifySession.request_slots) while it is sent, prefetched or not; a worker
+  waiting for a prefetched page holds none.
+- Memory stays bounded: at most `num_workers` prefetched pages not yet handed to the retriever,
+  for the whole source.
+- A list read again from page 1 (PageGuard saw it change) drops what was read ahead of it, and a
+  server without `meta` (only `data`) is read page after page as before.
+"""
+
+import json
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Dict, Mapping, Optional, Tuple
+
+import requests
+from airbyte_cdk.sources.declarative.requesters.http_requester import HttpRequester
+
+from source_timify.session import TimifySession, session_of
+
+PAGE = "page"  # the paginator's page_token_option field_name (manifest: definitions.paginator)
+
+ListKey = Tuple[str, str]
+
+
+def _total_pages(response: Optional[requests.Response]) -> Optional[int]:
+    try:
+        meta = response.json().get("meta") if response is not None else None
+        return int(meta["totalPages"]) if isinstance(meta, dict) and meta.get("totalPages") is not None else None
+    except Exception:
+        return None
+
+
+class Prefetch:
+    """One source's pages read ahead: {(list, page): Future}, a pool of `num_workers` threads and
+    a budget of `num_workers` pages read ahead and not consumed yet."""
+
+    def __init__(self, num_workers: int) -> None:
+        self.num_workers = num_workers
+        self.lock = threading.Lock()
+        self.pending: Dict[Tuple[ListKey, int], Future] = {}
+        self.budget = threading.BoundedSemaphore(num_workers)
+        self._pool: Optional[ThreadPoolExecutor] = None
+
+    def pool(self) -> ThreadPoolExecutor:
+        with self.lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=self.num_workers, thread_name_prefix="timify-prefetch")
+            return self._pool
+
+    def take(self, key: ListKey, page: int) -> Optional[Future]:
+        with self.lock:
+            future = self.pending.pop((key, page), None)
+        if future is not None:
+            self.budget.release()
+        return future
+
+    def drop(self, key: ListKey) -> None:
+        """Forget what was read ahead of `key` (it is read again from page 1)."""
+        with self.lock:
+            dropped = [k for k in self.pending if k[0] == key]
+            for k in dropped:
+                self.pending.pop(k).cancel()
+        for _ in dropped:
+            self.budget.release()
+
+    def close(self) -> None:
+        with self.lock:
+            pool, self._pool = self._pool, None
+            for future in self.pending.values():
+                future.cancel()
+            count = len(self.pending)
+            self.pending.clear()
+        for _ in range(count):
+            self.budget.release()
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
+class PrefetchingRequester(HttpRequester):
+    """An HttpRequester whose data requests take a slot of the source's `num_workers` and, for a
+    requester whose `$parameters` say `prefetch_pages: true`, whose next pages are read ahead.
+    TimifyComponentFactory makes every HttpRequester of the manifest one (`adopt`)."""
+
+    @classmethod
+    def adopt(cls, requester: HttpRequester, prefetch_pages: bool) -> "PrefetchingRequester":
+        requester.__class__ = cls
+        requester._prefetch_pages = prefetch_pages  # type: ignore[attr-defined]
+        return requester  # type: ignore[return-value]
+
+    def _session(self) -> TimifySession:
+        return session_of(self.config)
+
+    def send_request(  # type: ignore[override]
+        self,
+        stream_state: Optional[Any] = None,
+        stream_slice: Optional[Any] = None,
+        next_page_token: Optional[Mapping[str, Any]] = None,
+        path: Optional[str] = None,
+        request_headers: Optional[Mapping[str, Any]] = None,
+        request_params: Optional[Mapping[str, Any]] = None,
+        **kwargs: Any,
+    ) -> Optional[requests.Response]:
+        args = dict(stream_state=stream_state, stream_slice=stream_slice, next_page_token=next_page_token, path=path,
+                    request_headers=request_headers, request_params=request_params, **kwargs)
+        if not getattr(self, "_prefetch_pages", False) or not request_params or PAGE not in request_params:
+            return self._send(args)
+        session = self._session()
+        prefetch = session.prefetch()
+        page = int(request_params[PAGE])
+        key = self._list_key(stream_slice, request_params, path)
+        if page == 1:
+            prefetch.drop(key)  # a new read of the list, or the same list read again
+        future = prefetch.take(key, page)
+        response = future.result() if future is not None else self._send(args)
+        self._read_ahead(prefetch, key, page, response, args)
+        return response
+
+    def _send(self, args: Mapping[str, Any]) -> Optional[requests.Response]:
+        with self._session().request_slots():
+            return super().send_request(**args)
+
+    def _read_ahead(self, prefetch: Prefetch, key: ListKey, page: int, response: Optional[requests.Response],
+                    args: Mapping[str, Any]) -> None:
+        total = _total_pages(response)
+        if total is None or page >= total or response is None or response.status_code != 200:
+            return
+        for ahead in range(page + 1, min(total, page + prefetch.num_workers) + 1):
+            with prefetch.lock:
+                if (key, ahead) in prefetch.pending:
+                    continue
+            if not prefetch.budget.acquire(blocking=False):
+                return  # enough pages read ahead for now: the next page asked for schedules more
+            params = {**args["request_params"], PAGE: ahead}
+            token = {**(args["next_page_token"] or {}), "next_page_token": ahead}
+            future = prefetch.pool().submit(self._send, {**args, "request_params": params, "next_page_token": token})
+            with prefetch.lock:
+                prefetch.pending[(key, ahead)] = future
+
+    @staticmethod
+    def _list_key(stream_slice: Any, request_params: Mapping[str, Any], path: Optional[str]) -> ListKey:
+        partition = getattr(stream_slice, "partition", None) or {}
+        params = {k: v for k, v in request_params.items() if k != PAGE}
+        return (json.dumps(dict(partition), sort_keys=True, default=str), json.dumps(params, sort_keys=True, default=str) + (path or ""))
