@@ -196,3 +196,11 @@ def test_forget_cached_responses_empties_the_request_cache_the_cdk_streams_share
         assert len(list(cache.responses.keys())) == 1
         cdk_workarounds.forget_cached_responses()
         assert list(cache.responses.keys()) == []
+
+
+def test_the_factory_s_constructor_table_calls_the_overridden_methods():
+    from airbyte_cdk.sources.declarative.models.declarative_component_schema import HttpRequester as HttpRequesterModel
+
+    factory = SourceTimify(config=make_config())._constructor
+    constructor = factory.PYDANTIC_MODEL_TO_CONSTRUCTOR[HttpRequesterModel]
+    assert constructor.__func__ is TimifyComponentFactory.create_http_requester
