@@ -31,6 +31,11 @@ from measure import (
 from baseline_client import windows
 
 
+def strip(res):
+    """A measured read without its request log and per-company counts (kept out of the JSON)."""
+    return {k: v for k, v in res.items() if k not in ("log", "per_company")}
+
+
 def section_cold_start(runs=5):
     log("cold start: source-timify spec x %d" % runs)
     times = []
