@@ -2,7 +2,7 @@
 
 The CDK reads the partitions (company x window) of a stream in parallel, `num_workers` at a time,
 but the pages of one partition one after another: a 365-day window holding 20 pages, read by the
-last busy worker, costs 20 round trips while the other workers wait. PagePrefetch reads them ahead:
+last busy worker, costs 20 round trips while the other workers wait. PrefetchingRequester reads them ahead:
 once a page says how many its list has (`meta.totalPages`), the next pages are requested
 concurrently, and the retriever, which still asks for them one by one in page order, gets each
 from there. What the CDK does with a page (the error handler and its retries, the token refresh,
