@@ -8,9 +8,11 @@ concurrently, and the retriever, which still asks for them one by one in page or
 from there. What the CDK does with a page (the error handler and its retries, the token refresh,
 PageGuard's checks, the pagination) is unchanged: only when the requests go out changes.
 
-- Requests in flight never exceed `num_workers`: every data request of the source takes one of
-  `num_workers` slots (TimifySession.request_slots) while it is sent, prefetched or not; a worker
-  waiting for a prefetched page holds none.
+- Requests in flight never exceed `num_workers`: every request of the streams' requesters takes
+  one of `num_workers` slots (TimifySession.request_slots) while it is sent, prefetched or not; a
+  worker waiting for a prefetched page holds none. (The companies list that company-scoped streams
+  start from is asked for by parent streams the CDK builds with a factory of its own, outside the
+  slots; it goes out before their pages.)
 - Memory stays bounded: at most `num_workers` prefetched pages not yet handed to the retriever,
   for the whole source.
 - A list read again from page 1 (PageGuard saw it change) drops what was read ahead of it, and a
