@@ -95,6 +95,17 @@ def windows(start: date, end: date, window_days: int) -> List[Tuple[date, date]]
     return result
 
 
+def _unreadable(response: requests.Response) -> bool:
+    """A 200 whose body is not a TIMIFY envelope with `data` (the manifest retries those too)."""
+    if response.status_code != 200:
+        return False
+    try:
+        body = response.json()
+    except Exception:
+        return True
+    return not isinstance(body, dict) or "data" not in body
+
+
 @dataclass
 class CompanyDateRange(PartitionRouter):
     """For each company of `companies` (a SubstreamPartitionRouter whose slices carry the
@@ -171,9 +182,10 @@ class CompanyDateRange(PartitionRouter):
                 refreshed = True
                 authenticator.refresh_and_set_access_token()
                 continue
-            if response.status_code != 429 and response.status_code < 500:
+            if response.status_code != 429 and response.status_code < 500 and not _unreadable(response):
                 break
-            # rate limited or a server error: wait as TIMIFY asks (or back off) and ask again
+            # rate limited, a server error or an unreadable 200 (truncated or malformed JSON, which
+            # says nothing about the window): wait as TIMIFY asks (or back off) and ask again
             retry_after = response.headers.get("Retry-After")
             time.sleep(float(retry_after) if retry_after and retry_after.isdigit() else min(2**attempt, 30))
         if response is not None and response.status_code == 200:

@@ -112,3 +112,19 @@ def test_a_range_that_fits_31_days_needs_no_probe():
         output = run_read(config, ["appointments"])
         assert not output.errors and len(records_of(output, "appointments")) == 1
         assert [r.qs["limit"] for r in requests_to(mocker, "/v1/appointments")] == [["1000"]]
+
+
+def test_a_malformed_probe_answer_is_asked_again_not_taken_for_acceptance():
+    # A truncated 200 says nothing about the window: the probe asks again and sees the refusal.
+    refusal = {"status_code": 400, "json": error("BAD_REQUEST", "The date window spans 365 days; at most 31 are allowed")}
+    with requests_mock.Mocker() as mocker:
+        served = _serve(mocker, 31, refusal)
+        register_page(mocker, "/v1/appointments", 1, 1, [{"text": '{"data": [{"id"'}, refusal], window_query(*_windows(365)[0]), COMPANY_A)
+        output = run_read(CONFIG, ["appointments"])
+        assert not output.errors
+        probes = [r for r in mocker.request_history if r.path == "/v1/appointments" and r.qs.get("limit") == ["1"]]
+        assert len(probes) == 2
+        for company_id in (COMPANY_A, COMPANY_B):
+            _assert_cover_the_range(_window_requests(mocker, company_id), 31)
+    ids = sorted(r["id"] for r in records_of(output, "appointments"))
+    assert ids == sorted(a["id"] for appointments in served.values() for a in appointments)
