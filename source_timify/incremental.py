@@ -188,7 +188,7 @@ class CompanyDateRange(PartitionRouter):
             # says nothing about the window): wait as TIMIFY asks (or back off) and ask again
             retry_after = response.headers.get("Retry-After")
             time.sleep(float(retry_after) if retry_after and retry_after.isdigit() else min(2**attempt, 30))
-        if response is not None and response.status_code == 200:
+        if response is not None and response.status_code == 200 and not _unreadable(response):
             logger.info(f"TIMIFY accepts {days}-day windows on {self.probe_path}: reading them {self._window_days} days at a time.")
             return self._window_days
         said = "no answer" if response is None else f"HTTP {response.status_code} {error_text(response)}".strip()
