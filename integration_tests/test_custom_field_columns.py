@@ -3,7 +3,9 @@ point against the emulator, whose companies have different field sets (every typ
 one, labels missing and colliding, values that do not parse: its README). The expected columns
 and values come from connector.py's hand-written oracle, not from the connector's code."""
 
+import json
 import math
+from pathlib import Path
 
 import pytest
 from jsonschema import Draft7Validator, FormatChecker
@@ -19,6 +21,7 @@ from integration_tests.connector import (
 from integration_tests.timify_emulator import Emulator
 
 CUSTOMERS, ENTERPRISE_CUSTOMERS = "customers", "enterprise_customers"
+SCHEMAS = Path(__file__).resolve().parent.parent / "source_timify" / "schemas"
 PAGE_SIZE = 5
 
 
@@ -37,17 +40,15 @@ def discovered(emu, **overrides):
     return {s["name"]: s["json_schema"] for s in catalog["catalog"]["streams"]}
 
 
-def file_properties(schemas, stream):
+def file_properties(stream):
     """The properties that are not custom-field columns (those of the stream's schema file)."""
-    import json
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parent.parent / "source_timify" / "schemas" / f"{stream}.json"
-    return set(json.loads(path.read_text())["properties"])
+    return set(json.loads((SCHEMAS / f"{stream}.json").read_text())["properties"])
 
 
 def columns_of(schemas, stream):
-    return {k: v for k, v in schemas[stream]["properties"].items() if k not in file_properties(schemas, stream)}
+    """The custom-field columns of a discovered stream schema."""
+    fixed = file_properties(stream)
+    return {k: v for k, v in schemas[stream]["properties"].items() if k not in fixed}
 
 
 def test_discover_on_a_company_install_offers_a_typed_column_per_field_of_the_company():

@@ -7,7 +7,9 @@ import logging
 
 import pytest
 import requests_mock
-from airbyte_cdk.models import FailureType
+from airbyte_cdk.models import FailureType, SyncMode
+from airbyte_cdk.test.catalog_builder import CatalogBuilder
+from airbyte_cdk.test.entrypoint_wrapper import read
 
 from source_timify import SourceTimify
 from unit_tests.conftest import COMPANY_A, COMPANY_B, ENTERPRISE, make_config, records_of, run_read
@@ -120,10 +122,6 @@ def test_a_second_sync_reads_the_definitions_again_and_a_renamed_label_renames_t
     source = SourceTimify(config=config)
     assert "plan" in discovered_properties(config)
     register_customer_fields(api, [field_definition(PLAN_A, "SELECT", label="Membership plan")], company_id=COMPANY_A)
-    from airbyte_cdk.test.catalog_builder import CatalogBuilder
-    from airbyte_cdk.test.entrypoint_wrapper import read
-    from airbyte_cdk.models import SyncMode
-
     catalog = CatalogBuilder().with_stream("customers", SyncMode.full_refresh).build()
     (record,) = records_of(read(source, config, catalog), "customers")
     assert record["membershipPlan"] == "basic" and "plan" not in record
