@@ -15,17 +15,14 @@ runs each one through the real CDK, so a CDK upgrade that breaks one fails a tes
 | keep_null_fields | the CDK's record serialiser drops top-level null fields | serialises records with their nulls |
 | quiet_memory_monitor | the memory monitor announces its thresholds at INFO before every command | logs that at DEBUG |
 | parse_json_once | error handler, extractor and paginator each parse every page (a fifth of a sync's CPU) | parses a response once |
-| forget_cached_responses | the request cache (the companies list, read once for all streams) outlives the command: a later read in the same process would not see a branch that joined | scopes its request cache to one read |
 """
 
 import ast
 import contextlib
 import logging
-import os
 import queue
 import re
 import weakref
-from pathlib import Path
 from typing import Any, Callable, Iterator, List, Mapping
 
 import orjson
@@ -180,26 +177,3 @@ def parse_json_once(response: requests.Response, *args: Any, **kwargs: Any) -> r
 
     response.json = json_once  # type: ignore[method-assign]
     return response
-
-
-def forget_cached_responses() -> None:
-    """Empties the CDK's request cache. The companies stream is read with `use_cache` (every
-    company-scoped stream lists the companies again); the cache lives as long as the process, so
-    without this a second command in the same process (PyAirbyte or a notebook running the source
-    in-process, a test suite) would serve the first one's companies list and miss a branch that
-    joined since. The CDK builds every cache backend on one shared in-memory SQLite database
-    (or, with REQUEST_CACHE_PATH, one file per stream), under one lock."""
-    from airbyte_cdk.sources.streams.http import http_client
-
-    lock = getattr(http_client, "_SQLITE_CACHE_LOCK", None)
-    env = getattr(http_client, "ENV_REQUEST_CACHE_PATH", None)
-    cache = getattr(http_client, "requests_cache", None)  # the cache library the CDK uses
-    if lock is None or env is None or cache is None:
-        raise CdkChanged("forget_cached_responses: http_client's _SQLITE_CACHE_LOCK, ENV_REQUEST_CACHE_PATH or requests_cache is gone")
-    cache_dir = os.getenv(env)
-    paths = [str(p) for p in sorted(Path(cache_dir).glob("*.sqlite"))] if cache_dir else ["file::memory:?cache=shared"]
-    with lock:
-        for path in paths:
-            backend = cache.SQLiteCache(path, fast_save=True, wal=True)
-            backend.responses.clear()
-            backend.redirects.clear()

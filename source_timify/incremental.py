@@ -49,6 +49,7 @@ from source_timify.components import (
     error_text,
     iso_seconds,
 )
+from source_timify.company_partitions import CompanyPartitions
 from source_timify.session import TimifySession, session_of
 
 logger = logging.getLogger("airbyte")
@@ -107,9 +108,9 @@ def _unreadable(response: requests.Response) -> bool:
 
 
 @dataclass
-class CompanyDateRange(PartitionRouter):
+class CompanyDateRange(CompanyPartitions):
     """For each company of `companies` (a SubstreamPartitionRouter whose slices carry the
-    company's `createdAt`), the company's date range as `from_date`/`to_date` windows of at most
+    company's `createdAt`, listed once per sync like every stream's: CompanyPartitions), the company's date range as `from_date`/`to_date` windows of at most
     `window_days` days (0: one partition per company). TIMIFY filters appointments by their date
     in these UTC windows. Each slice also carries the whole range (`range_from`, `range_to`) for
     CompanyCursor.
@@ -123,14 +124,10 @@ class CompanyDateRange(PartitionRouter):
     server accepts.
     """
 
-    config: Config
-    parameters: InitVar[Mapping[str, Any]]
-    companies: PartitionRouter
     window_days: Union[int, str] = 31
     fallback_window_days: Union[int, str] = 31
     probe_path: str = ""
     today: Optional[date] = None  # for tests; the sync's UTC date otherwise
-    session: Optional[TimifySession] = None
 
     def __post_init__(self, parameters: Mapping[str, Any]) -> None:
         self._window_days = int(self.window_days)
@@ -141,7 +138,7 @@ class CompanyDateRange(PartitionRouter):
     def stream_slices(self) -> Iterable[StreamSlice]:
         today = self.today or datetime.now(timezone.utc).date()
         starts_at = range_starts_at(self.config)
-        for company in self.companies.stream_slices():
+        for company in super().stream_slices():
             created_at = (company.extra_fields or {}).get("createdAt")
             if not created_at and not self.config.get("start_date"):
                 self._warn_without_created_at(company.partition.get("company_id"))

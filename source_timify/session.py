@@ -70,6 +70,7 @@ class TimifySession:
         self.outage_lock = threading.Lock()
         self.outage_since: Optional[float] = None
         self._per_sync: Dict[str, Any] = {}
+        self._per_sync_locks: Dict[str, threading.Lock] = {}
         self._per_sync_lock = threading.Lock()
         self._counts: Counter = Counter()
         self._counts_lock = threading.Lock()
@@ -147,14 +148,22 @@ class TimifySession:
             prefetch.close()
 
     def once_per_sync(self, key: str, compute: Callable[[], Any]) -> Any:
-        """`compute()`'s result, computed once per sync for `key` (the first caller computes while
-        the others wait; a failure is not kept, so the next caller tries again)."""
-        if key in self._per_sync:
-            return self._per_sync[key]
+        """`compute()`'s result, computed once per sync for `key`: the first caller computes while
+        the others asking for the same key wait for its result (one lock per key, so a computation
+        may itself ask for another key: the custom-field columns read the companies). A failure is
+        not kept: the next caller tries again."""
         with self._per_sync_lock:
-            if key not in self._per_sync:
-                self._per_sync[key] = compute()
-            return self._per_sync[key]
+            if key in self._per_sync:
+                return self._per_sync[key]
+            key_lock = self._per_sync_locks.setdefault(key, threading.Lock())
+        with key_lock:
+            with self._per_sync_lock:
+                if key in self._per_sync:
+                    return self._per_sync[key]
+            value = compute()
+            with self._per_sync_lock:
+                self._per_sync[key] = value
+            return value
 
     def count(self, key: Any, n: int = 1) -> None:
         with self._counts_lock:

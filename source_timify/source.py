@@ -90,7 +90,6 @@ class SourceTimify(YamlDeclarativeSource):
     ) -> Iterator[AirbyteMessage]:
         self._session.start_sync()
         self._session.configure(config)
-        cdk_workarounds.forget_cached_responses()
         log_in_or_fail(config, self._session)
         progress = self._progress
         progress.start(configured.stream.name for configured in catalog.streams)
@@ -130,7 +129,6 @@ class SourceTimify(YamlDeclarativeSource):
         """The CDK's catalog without the streams of the scopes TIMIFY refuses this app (scopes.py).
         Like a read, a discover starts afresh: the custom-field columns are those TIMIFY has now."""
         self._session.start_sync()
-        cdk_workarounds.forget_cached_responses()
         # The scopes first: building the catalog then reads the customers' field definitions.
         names = [stream.name for stream in self.streams(config)]
         readable = set(readable_streams(ConfigWithSession(config, self._session), self.resolved_manifest, names, "discover"))

@@ -182,22 +182,6 @@ def test_our_error_handler_treats_statuses_no_filter_names_as_the_cdks_own_handl
         assert resolution(ours, status).response_action == resolution(cdk, status).response_action, status
 
 
-
-def test_forget_cached_responses_empties_the_request_cache_the_cdk_streams_share():
-    """The companies list is cached for the streams of one command (use_cache); a later command in
-    the same process must list them afresh (a branch may have joined)."""
-    from airbyte_cdk.sources.streams.http.http_client import HttpClient
-
-    client = HttpClient(name="companies", logger=logging.getLogger("airbyte"), use_cache=True)
-    cache = client._session.cache
-    with requests_mock.Mocker() as mocker:
-        mocker.get("https://api.timify.com/v1/companies", json={"data": []})
-        client._session.get("https://api.timify.com/v1/companies")
-        assert len(list(cache.responses.keys())) == 1
-        cdk_workarounds.forget_cached_responses()
-        assert list(cache.responses.keys()) == []
-
-
 def test_the_factory_s_constructor_table_calls_the_overridden_methods():
     from airbyte_cdk.sources.declarative.models.declarative_component_schema import HttpRequester as HttpRequesterModel
 
