@@ -146,6 +146,15 @@ def _login_field(payload: Any, key: str) -> Any:
     return data.get(key) if isinstance(data, dict) else None
 
 
+def _never_connected(error: requests.exceptions.RequestException) -> bool:
+    """No connection was made: refused, a name that does not resolve, or no answer to connect
+    (a connection made and then cut off is another failure, retried with the usual back-off)."""
+    if isinstance(error, requests.exceptions.ConnectTimeout):
+        return True
+    reason = getattr(error.args[0], "reason", None) if error.args else None  # urllib3's MaxRetryError
+    return any(cls.__name__ == "NewConnectionError" for cls in type(reason).__mro__)
+
+
 @dataclass
 class TimifyAuthenticator(DeclarativeAuthenticator):
     """Signs every request with the access token, in the form TIMIFY accepts.
@@ -169,6 +178,11 @@ class TimifyAuthenticator(DeclarativeAuthenticator):
     safety_margin_seconds: Union[int, str] = 60
     login_timeout_seconds: Union[int, str] = 30
     login_attempts: Union[int, str] = 5
+    # A host that takes no connection at all (refused, no such name, no answer to connect) is
+    # tried this many times, 0.5 s then 1 s apart, each connect given `connect_timeout_seconds`:
+    # a wrong `base_url` fails `check` within about 2 s (10 s for a host that never answers).
+    connect_attempts: Union[int, str] = 3
+    connect_timeout_seconds: Union[int, str] = 3
     session: Optional[TimifySession] = None
 
     def __post_init__(self, parameters: Mapping[str, Any]) -> None:
@@ -250,21 +264,29 @@ class TimifyAuthenticator(DeclarativeAuthenticator):
         url = f"{self._host}/v1/auth/token"
         body = {"appid": self.config.get("app_id"), "appsecret": self.config.get("app_secret")}
         response = None
-        for attempt in range(int(self.login_attempts)):
+        attempt = not_connected = 0
+        while attempt < int(self.login_attempts):
             try:
                 response = requests.post(
                     url,
                     json=body,
                     headers={"accept": "application/json"},
-                    timeout=int(self.login_timeout_seconds),
+                    timeout=(float(self.connect_timeout_seconds), float(self.login_timeout_seconds)),
                 )
             except requests.exceptions.RequestException as error:
+                if _never_connected(error):
+                    not_connected += 1
+                    if not_connected >= int(self.connect_attempts):
+                        raise self._unreachable(error) from None
+                    time.sleep(0.5 * 2 ** (not_connected - 1))
+                    continue
                 if attempt + 1 == int(self.login_attempts):
                     raise self._unreachable(error) from None
             else:
                 if response.status_code != 429 and response.status_code < 500:
                     break
             time.sleep(min(2**attempt, 30))
+            attempt += 1
         assert response is not None
         said = error_text(response)
         timify_said = f" (TIMIFY said: {said})" if said else ""

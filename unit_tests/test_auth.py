@@ -1,8 +1,10 @@
 """Token exchange: one login per sync, renewal before expiry, one re-login after a 401."""
 
 import json
+import socket
 import threading
 
+import requests
 import requests_mock
 from airbyte_cdk.models import FailureType
 
@@ -198,3 +200,48 @@ def test_workers_refused_the_same_token_log_in_once():
             thread.join()
         assert tokens.issued == 2  # the first login, and one re-login shared by the three workers
         assert all(a.token == "Bearer access-token-0002" for a in authenticators)
+
+
+def _closed_port() -> int:
+    """A loopback port nothing listens on: connecting to it is refused at once."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _login_failure(config):
+    try:
+        TimifyAuthenticator(config=config, parameters={}, session=TimifySession()).token
+    except Exception as failure:
+        return failure
+    raise AssertionError("the login succeeded")
+
+
+def test_a_host_that_refuses_connections_fails_the_login_after_three_tries_a_second_and_a_half_apart(no_backoff_sleep):
+    failure = _login_failure(make_config(base_url=f"http://127.0.0.1:{_closed_port()}"))
+    assert failure.failure_type == FailureType.config_error
+    assert failure.message.startswith("Could not reach TIMIFY at 127.0.0.1:") and "`base_url`" in failure.message
+    assert no_backoff_sleep == [0.5, 1.0]  # check fails within about 2 s of waiting, not 15
+
+
+def test_a_host_that_never_answers_connect_is_given_three_seconds_per_try(no_backoff_sleep):
+    timeouts = []
+    with requests_mock.Mocker() as mocker:
+        def refuse(request, context):
+            timeouts.append(request.timeout)
+            raise requests.exceptions.ConnectTimeout("connect timed out")
+
+        mocker.post(f"{BASE}/v1/auth/token", json=refuse)
+        failure = _login_failure(make_config())
+    assert failure.message.startswith("Could not reach TIMIFY at api.timify.com")
+    assert timeouts == [(3.0, 30.0)] * 3 and no_backoff_sleep == [0.5, 1.0]
+
+
+def test_a_login_connection_cut_after_it_was_made_is_retried_with_the_usual_back_off(no_backoff_sleep):
+    with requests_mock.Mocker() as mocker:
+        mocker.post(
+            f"{BASE}/v1/auth/token",
+            [{"exc": requests.exceptions.ConnectionError("Connection aborted.")}] * 4 + [{"json": login()}],
+        )
+        token = TimifyAuthenticator(config=make_config(), parameters={}, session=TimifySession()).token
+    assert token == "Bearer access-token-0001" and no_backoff_sleep == [1, 2, 4, 8]
