@@ -186,12 +186,21 @@ class CompanyDateRange(CompanyPartitions):
             retry_after = response.headers.get("Retry-After")
             time.sleep(float(retry_after) if retry_after and retry_after.isdigit() else min(2**attempt, 30))
         if response is not None and response.status_code == 200 and not _unreadable(response):
-            logger.info(f"TIMIFY accepts {days}-day windows on {self.probe_path}: reading them {self._window_days} days at a time.")
+            logger.info(f"Appointment windows: TIMIFY accepts {days}-day windows on {self.probe_path}; "
+                        f"appointments are read {self._window_days} days at a time.")
             return self._window_days
+        if response is not None and response.status_code == 400:
+            said = f": {error_text(response)}" if error_text(response) else ""
+            logger.info(
+                f"Appointment windows: this TIMIFY server takes windows of up to {self._fallback_days} days on "
+                f"{self.probe_path}, so appointments are read {self._fallback_days} days at a time (a {days}-day "
+                f"window was declined with HTTP 400, as such servers do{said}). Nothing needs to be done."
+            )
+            return self._fallback_days
         said = "no answer" if response is None else f"HTTP {response.status_code} {error_text(response)}".strip()
         logger.info(
-            f"TIMIFY answered a {days}-day window on {self.probe_path} with {said}: reading "
-            f"{self._fallback_days}-day windows for the rest of the sync."
+            f"Appointment windows: TIMIFY gave no clear answer to a {days}-day window on {self.probe_path} "
+            f"({said}); appointments are read {self._fallback_days} days at a time, which every TIMIFY server accepts."
         )
         return self._fallback_days
 

@@ -128,3 +128,18 @@ def test_a_malformed_probe_answer_is_asked_again_not_taken_for_acceptance():
             _assert_cover_the_range(_window_requests(mocker, company_id), 31)
     ids = sorted(r["id"] for r in records_of(output, "appointments"))
     assert ids == sorted(a["id"] for appointments in served.values() for a in appointments)
+
+
+def test_a_refused_365_day_window_is_logged_as_the_normal_finding_it_is():
+    refusal = {"status_code": 400, "json": error("BAD_REQUEST", "The date window spans 365 days; at most 31 are allowed")}
+    with requests_mock.Mocker() as mocker:
+        _serve(mocker, 31, refusal)
+        output = run_read(CONFIG, ["appointments"])
+    assert not output.errors
+    lines = [m.log for m in output.logs if "Appointment windows" in m.log.message]
+    assert len(lines) == 1 and lines[0].level.name == "INFO"
+    assert lines[0].message == (
+        "Appointment windows: this TIMIFY server takes windows of up to 31 days on /v1/appointments, so appointments "
+        "are read 31 days at a time (a 365-day window was declined with HTTP 400, as such servers do: The date "
+        "window spans 365 days; at most 31 are allowed). Nothing needs to be done."
+    )
