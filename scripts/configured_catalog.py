@@ -6,7 +6,7 @@
 
 Every stream your install discovers is selected (enterprise_customers only on an enterprise
 install): incremental, deduplicated on the primary key, where the stream supports it
-(appointments, customers), full refresh otherwise. Options:
+(appointments, customers, enterprise_customers), full refresh otherwise. Options:
   --full-refresh      every stream in full refresh (overwrite)
   --streams a,b,c     only these streams (a name that was not discovered is an error)
   FILE                read the discover output from FILE instead of standard input
