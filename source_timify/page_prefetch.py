@@ -17,6 +17,11 @@ PageGuard's checks, the pagination) is unchanged: only when the requests go out 
   for the whole source.
 - A list read again from page 1 (PageGuard saw it change) drops what was read ahead of it, and a
   server without `meta` (only `data`) is read page after page as before.
+- Requests stay what they were without read-ahead: each page of an unchanged list is asked for
+  once, and never a page past the last one `meta.totalPages` names. Only a list that changes while
+  it is paged costs a count that depends on timing: the pages read ahead of it that were already
+  sent when the change was seen (at most `num_workers`, never more than the list's pages), before
+  the whole list is read again from page 1.
 """
 
 import json
