@@ -15,7 +15,7 @@ import pytest
 
 from integration_tests.connector import expected_records, full_range_config, keyed, run_connector
 from integration_tests.timify_emulator import Emulator
-from source_timify.incremental import company_date_range, windows
+from source_timify.date_ranges import company_date_range, windows
 
 STREAMS = ["appointments", "customers"]
 UTC = dt.timezone.utc

@@ -19,7 +19,8 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Set, Tuple
 import requests
 from airbyte_cdk.models import AirbyteMessage, AirbyteRecordMessage, Type
 
-from source_timify.components import DELETED_AT, TimifyAuthenticator, base_url, error_text, iso_seconds
+from source_timify.auth import TimifyAuthenticator
+from source_timify.timify import DELETED_AT, base_url, error_text, iso_seconds
 from source_timify.session import TimifySession
 
 logger = logging.getLogger("airbyte")

@@ -157,7 +157,7 @@ def quiet_memory_monitor() -> Iterator[None]:
 
 
 def parse_json_once(response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
-    """Response hook (components.TimifyAuthenticator registers it on every request it signs): the
+    """Response hook (auth.TimifyAuthenticator registers it on every request it signs): the
     body is parsed once, with orjson, however many of the CDK's readers ask. A body that is not
     JSON falls back to requests' own parser, which raises the error callers expect."""
     # The closure must not hold the response itself (nor its bound `json`): a response that

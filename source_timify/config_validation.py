@@ -15,7 +15,7 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from jsonschema import Draft7Validator
 from jsonschema.exceptions import ValidationError
 
-from source_timify.components import APP_OVERVIEW
+from source_timify.timify import APP_OVERVIEW
 
 # What to do about a bad value, per field. {minimum} and {maximum} are the field's bounds in the
 # spec (manifest.yaml), so a hint never contradicts what the spec allows.

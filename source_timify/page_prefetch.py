@@ -33,6 +33,7 @@ import requests
 from airbyte_cdk.sources.declarative.requesters.http_requester import HttpRequester
 
 from source_timify.session import TimifySession, session_of
+from source_timify.timify import total_pages
 
 PAGE = "page"  # the paginator's page_token_option field_name (manifest: definitions.paginator)
 
@@ -40,9 +41,10 @@ ListKey = Tuple[str, str]
 
 
 def _total_pages(response: Optional[requests.Response]) -> Optional[int]:
+    """The page count a page says its list has; None without one, or when the page is unreadable
+    (the retriever reads it page after page then)."""
     try:
-        meta = response.json().get("meta") if response is not None else None
-        return int(meta["totalPages"]) if isinstance(meta, dict) and meta.get("totalPages") is not None else None
+        return total_pages(response.json()) if response is not None else None
     except Exception:
         return None
 

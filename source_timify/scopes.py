@@ -20,7 +20,8 @@ from airbyte_cdk.models import FailureType
 from airbyte_cdk.sources.declarative.interpolation.interpolated_mapping import InterpolatedMapping
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
-from source_timify.components import TimifyAuthenticator, _config_error, base_url, error_text
+from source_timify.auth import TimifyAuthenticator
+from source_timify.timify import base_url, config_error, error_text
 
 logger = logging.getLogger("airbyte")
 
@@ -217,7 +218,7 @@ def readable_streams(
     if not blocked and not unknown:
         logger.info(f"This TIMIFY app has every scope its streams need: {', '.join(sorted(set(answers)))}.")
     if names and not readable:
-        raise _config_error(
+        raise config_error(
             f"This TIMIFY app lacks the scopes every stream needs ({', '.join(blocked)}): grant them in "
             f"{SCOPES_PAGE}, then run discover again."
         )

@@ -12,7 +12,7 @@ built outside a source make their own.
   sentence, while corrected credentials are tried at once;
 - TIMIFY's clock, from the first login's `Date` header: the sync's start, for the incremental
   cursor, and the offset of TIMIFY's clock from ours;
-- since when every answer has been a server error (components.OutageCutoff);
+- since when every answer has been a server error (errors.OutageCutoff);
 - the slots that keep its data requests in flight at `num_workers` at most, and the pages read
   ahead (page_prefetch.py);
 - what a component works out once per sync (`once_per_sync`: the customers' custom-field columns,

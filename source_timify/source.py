@@ -16,7 +16,7 @@ from airbyte_cdk.sources.types import Config
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from source_timify import cdk_workarounds
-from source_timify.components import TimifyAuthenticator
+from source_timify.auth import TimifyAuthenticator
 from source_timify.custom_fields import unfit_summary
 from source_timify.page_prefetch import PrefetchingRequester
 from source_timify.progress import ProgressLog, SyncProgress

@@ -5,7 +5,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 import requests_mock
 
-from source_timify.incremental import company_date_range, windows as cut_windows
+from source_timify.date_ranges import company_date_range, windows as cut_windows
 from unit_tests.conftest import COMPANY_A, COMPANY_B, ENTERPRISE, make_config, records_of, run_read
 from unit_tests.timify_responses import (
     appointment,
@@ -123,7 +123,7 @@ def test_records_carry_their_company_id():
 
 def test_the_range_without_lookahead_days_ends_where_the_spec_default_says():
     from source_timify import SourceTimify
-    from source_timify.incremental import DEFAULT_LOOKAHEAD_DAYS
+    from source_timify.date_ranges import DEFAULT_LOOKAHEAD_DAYS
 
     spec = SourceTimify().spec(logger=None).connectionSpecification
     assert spec["properties"]["lookahead_days"]["default"] == DEFAULT_LOOKAHEAD_DAYS

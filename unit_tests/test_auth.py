@@ -8,7 +8,7 @@ import requests
 import requests_mock
 from airbyte_cdk.models import FailureType
 
-from source_timify.components import TimifyAuthenticator
+from source_timify.auth import TimifyAuthenticator
 from source_timify.session import TimifySession
 from unit_tests.conftest import APP_SECRET, COMPANY_A, ENTERPRISE, days_from_today, make_config, records_of, run_read
 from unit_tests.timify_responses import (
@@ -96,7 +96,7 @@ def test_login_sends_lowercase_json_credentials_and_the_documented_bearer_header
 
 def test_token_is_renewed_before_its_lifetime_ends(monkeypatch):
     clock = [1000.0]
-    monkeypatch.setattr("source_timify.components.time.monotonic", lambda: clock[0])
+    monkeypatch.setattr("source_timify.auth.time.monotonic", lambda: clock[0])
     companies = [company(f"5f{n:022x}", name=str(n)) for n in range(6)]
     with requests_mock.Mocker() as mocker:
         tokens = Tokens(mocker, expires=100)  # seconds; renewed once less than the safety margin is left
@@ -126,7 +126,7 @@ def test_token_is_renewed_before_its_lifetime_ends(monkeypatch):
 
 def test_missing_expires_assumes_a_short_lifetime(monkeypatch):
     clock = [0.0]
-    monkeypatch.setattr("source_timify.components.time.monotonic", lambda: clock[0])
+    monkeypatch.setattr("source_timify.auth.time.monotonic", lambda: clock[0])
     with requests_mock.Mocker() as mocker:
         tokens = Tokens(mocker, expires=None)
         authenticator = TimifyAuthenticator(config=make_config(), parameters={})

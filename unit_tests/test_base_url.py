@@ -3,7 +3,7 @@
 import pytest
 import requests_mock
 
-from source_timify.components import base_url
+from source_timify.timify import base_url
 from unit_tests.conftest import make_config, records_of, run_read
 from unit_tests.timify_responses import company, login, page
 

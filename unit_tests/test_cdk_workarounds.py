@@ -143,7 +143,9 @@ def test_parse_json_once_has_every_page_of_a_real_read_parsed_once(monkeypatch):
 def test_carry_in_config_hands_the_sources_session_to_every_component_parent_streams_included():
     import gc
 
-    from source_timify.components import OutageCutoff, PageGuard, TimifyAuthenticator
+    from source_timify.auth import TimifyAuthenticator
+    from source_timify.errors import OutageCutoff
+    from source_timify.lists import PageGuard
 
     config = make_config()  # an enterprise install: every company-scoped stream has a parent stream
     source = SourceTimify(config=config)
@@ -162,7 +164,7 @@ def test_our_error_handler_treats_statuses_no_filter_names_as_the_cdks_own_handl
     # a custom handler, used to copy it. The handler's own fallback does the same: this keeps it so.
     from airbyte_cdk.sources.declarative.requesters.error_handlers import DefaultErrorHandler
 
-    from source_timify.components import OutageCutoff
+    from source_timify.errors import OutageCutoff
 
     def resolution(handler, status):
         response = requests.Response()

@@ -6,7 +6,7 @@ from airbyte_cdk.sources.connector_state_manager import ConnectorStateManager
 from airbyte_cdk.sources.message import InMemoryMessageRepository
 from airbyte_cdk.sources.types import StreamSlice
 
-from source_timify.components import iso_seconds
+from source_timify.timify import iso_seconds
 from source_timify.incremental import CompanyCursor, LegacyGlobalCursorMigration
 from source_timify.session import TimifySession
 

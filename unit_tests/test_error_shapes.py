@@ -10,7 +10,7 @@ import requests_mock
 from airbyte_cdk.models import FailureType, Status
 
 from source_timify import SourceTimify
-from source_timify.components import error_text
+from source_timify.timify import error_text
 from unit_tests.conftest import make_config, run_read
 from unit_tests.timify_responses import BASE, company, error, login, page
 

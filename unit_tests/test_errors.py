@@ -108,10 +108,10 @@ def test_company_ids_entry_the_app_cannot_see_is_a_config_error():
 
 
 def test_a_sustained_outage_stops_the_sync_instead_of_retrying_every_partition(monkeypatch):
-    from source_timify import components
+    from source_timify import errors as error_handler
 
     clock = [0.0]
-    monkeypatch.setattr(components.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(error_handler.time, "monotonic", lambda: clock[0])
     config = make_config(enterprise_id=None)  # 2 companies, 12 windows each from 2026-01-01
 
     def down(request, context):

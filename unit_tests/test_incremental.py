@@ -219,7 +219,7 @@ def test_state_is_small_per_company(api):
 def test_changed_since_keeps_changes_and_records_outside_the_previous_range():
     from airbyte_cdk.sources.types import StreamSlice
 
-    from source_timify.components import ChangedSince
+    from source_timify.records import ChangedSince
 
     records = [
         {"id": "same-second-with-millis", "updatedAt": "2026-01-01T00:00:00.500Z", "startDate": "2026-02-01T10:00:00Z"},

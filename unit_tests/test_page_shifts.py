@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 import pytest
 import requests_mock
 
-from source_timify.components import MAX_LIST_READS
+from source_timify.lists import MAX_LIST_READS
 from unit_tests.conftest import COMPANY_A, COMPANY_B, ENTERPRISE, final_state, make_config, records_of, run_read
 from unit_tests.timify_responses import (
     appointment,

@@ -7,7 +7,7 @@ import json
 import pytest
 import requests
 
-from source_timify.components import TimifyPagination
+from source_timify.lists import TimifyPagination
 
 
 def response(records, meta=True, total_pages=3):

@@ -8,7 +8,7 @@ import requests_mock
 from airbyte_cdk.models import Status
 
 from source_timify import SourceTimify
-from source_timify.components import TimifyAuthenticator
+from source_timify.auth import TimifyAuthenticator
 from source_timify.session import TimifySession
 from unit_tests.conftest import APP_SECRET, final_state, make_config, run_read
 from unit_tests.timify_responses import BASE, company, error, login, page, requests_to
@@ -87,7 +87,7 @@ def test_a_second_read_on_the_same_source_logs_in_and_starts_its_own_sync():
             session.start_sync()
             TimifyAuthenticator(config=config, parameters={}, session=session).token
             assert session.sync_start() is not None
-            from source_timify.components import iso_seconds
+            from source_timify.timify import iso_seconds
 
             assert iso_seconds(session.sync_start()).startswith(expected)
 
@@ -96,9 +96,9 @@ def test_an_outage_seen_by_one_source_does_not_cut_off_another(monkeypatch):
     import requests
     from airbyte_cdk.sources.streams.http.error_handlers.response_models import ResponseAction
 
-    from source_timify.components import OutageCutoff
+    from source_timify.errors import OutageCutoff
 
-    monkeypatch.setattr("source_timify.components.time.monotonic", lambda: 1000.0)
+    monkeypatch.setattr("source_timify.errors.time.monotonic", lambda: 1000.0)
     failing, healthy = TimifySession(), TimifySession()
     failing.outage_since = 0.0  # this source has seen only server errors for 1,000 s
     response = requests.Response()

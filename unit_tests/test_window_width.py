@@ -7,7 +7,7 @@ from typing import List, Tuple
 
 import requests_mock
 
-from source_timify.incremental import company_date_range, windows
+from source_timify.date_ranges import company_date_range, windows
 from unit_tests.conftest import COMPANY_A, COMPANY_B, ENTERPRISE, make_config, records_of, run_read
 from unit_tests.timify_responses import (
     appointment,

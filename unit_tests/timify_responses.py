@@ -16,7 +16,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import requests_mock
 
-from source_timify.incremental import company_date_range, windows
+from source_timify.date_ranges import company_date_range, windows
 
 BASE = "https://api.timify.com"
 SAMPLES = Path(__file__).parent / "samples"

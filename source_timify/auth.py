@@ -1,0 +1,239 @@
+"""The login: App ID and App Secret exchanged for an access token (`POST /v1/auth/token`), once
+per sync, renewed before it expires and after a 401, and sent in the form TIMIFY accepts."""
+
+import email.utils
+import logging
+import time
+from dataclasses import InitVar, dataclass
+from typing import Any, Mapping, Optional, Union
+from urllib.parse import urlsplit
+
+import requests
+from airbyte_cdk.models import FailureType
+from airbyte_cdk.sources.declarative.auth.declarative_authenticator import DeclarativeAuthenticator
+from airbyte_cdk.sources.types import Config
+from airbyte_cdk.utils.airbyte_secrets_utils import add_to_secrets
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+
+from source_timify.cdk_workarounds import parse_json_once
+from source_timify.session import TimifySession, credentials_key, session_of
+from source_timify.timify import APP_OVERVIEW, base_url, config_error, error_text
+
+logger = logging.getLogger("airbyte")
+
+
+def _server_time(response: requests.Response) -> Optional[float]:
+    try:
+        return email.utils.parsedate_to_datetime(response.headers["Date"]).timestamp()
+    except (KeyError, TypeError, ValueError, IndexError):
+        return None
+
+
+def _access_token(payload: Any) -> Optional[str]:
+    """The token of a login response: `accessToken`, else `token`, at the top or under `data`."""
+    for body in (payload, payload.get("data") if isinstance(payload, dict) else None):
+        if isinstance(body, dict):
+            for key in ("accessToken", "token"):
+                if isinstance(body.get(key), str) and body[key]:
+                    return body[key]
+    return None
+
+
+def _login_field(payload: Any, key: str) -> Any:
+    if isinstance(payload, dict) and key in payload:
+        return payload[key]
+    data = payload.get("data") if isinstance(payload, dict) else None
+    return data.get(key) if isinstance(data, dict) else None
+
+
+def _never_connected(error: requests.exceptions.RequestException) -> bool:
+    """No connection was made: refused, a name that does not resolve, or no answer to connect
+    (a connection made and then cut off is another failure, retried with the usual back-off)."""
+    if isinstance(error, requests.exceptions.ConnectTimeout):
+        return True
+    reason = getattr(error.args[0], "reason", None) if error.args else None  # urllib3's MaxRetryError
+    return any(cls.__name__ == "NewConnectionError" for cls in type(reason).__mro__)
+
+
+@dataclass
+class TimifyAuthenticator(DeclarativeAuthenticator):
+    """Signs every request with the access token, in the form TIMIFY accepts.
+
+    The token comes from `POST /v1/auth/token` with a JSON body `{appid, appsecret}`. It lives
+    `expires` seconds (a short default when the field is missing) and is renewed a minute before
+    it runs out (a tenth of its lifetime for short-lived tokens). It is sent as
+    `Authorization: Bearer <token>`, the form TIMIFY's reference documents; a server that refuses a
+    freshly issued token in that form gets the raw token (the form TIMIFY's older clients send)
+    for the rest of the sync, without another login. The CDK calls `refresh_and_set_access_token()`
+    after a 401 on a data call (the manifest's REFRESH_TOKEN_THEN_RETRY): that switches the form
+    while no request in the current one has been accepted, and otherwise logs in again unless
+    another worker already did. Every request it signs also gets the `parse_json_once` response hook.
+
+    The token, the form and TIMIFY's clock belong to the source's `session` (session.py).
+    """
+
+    config: Config
+    parameters: InitVar[Mapping[str, Any]]
+    default_lifetime_seconds: Union[int, str] = 300
+    safety_margin_seconds: Union[int, str] = 60
+    login_timeout_seconds: Union[int, str] = 30
+    login_attempts: Union[int, str] = 5
+    # A host that takes no connection at all (refused, no such name, no answer to connect) is
+    # tried this many times, 0.5 s then 1 s apart, each connect given `connect_timeout_seconds`:
+    # a wrong `base_url` fails `check` within about 2 s (10 s for a host that never answers).
+    connect_attempts: Union[int, str] = 3
+    connect_timeout_seconds: Union[int, str] = 3
+    session: Optional[TimifySession] = None
+
+    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
+        self._host = base_url(self.config)
+        if self.session is None:
+            self.session = session_of(self.config)
+
+    @property
+    def _key(self) -> Any:
+        return credentials_key(self._host, self.config)
+
+    @property
+    def auth_header(self) -> str:
+        # Header names are case-insensitive on the wire; this spelling is the one the CDK's
+        # HttpClient compares to tell whether another worker already replaced a refused token.
+        return "Authorization"
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request = super().__call__(request)
+        request.register_hook("response", parse_json_once)
+        request.register_hook("response", self._note_accepted_form)
+        return request
+
+    def _note_accepted_form(self, response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+        session = self.session
+        if response.status_code != 401 and not session.form_confirmed:
+            sent = response.request.headers.get("Authorization", "") if response.request is not None else ""
+            with session.lock:
+                cached = session.tokens.get(self._key)
+                if cached and sent == session.authorization(cached[0]):
+                    session.form_confirmed = True
+        return response
+
+    @property
+    def token(self) -> str:
+        session = self.session
+        with session.lock:
+            cached = session.tokens.get(self._key)
+            access_token = cached[0] if cached and time.monotonic() < cached[1] else self._login()
+            return session.authorization(access_token)
+
+    def refresh_and_set_access_token(self) -> None:
+        session = self.session
+        # Several workers may be refused the same dead token at once: the first logs in, the
+        # others find a new token once they get the lock and use it.
+        refused = session.tokens.get(self._key)
+        with session.lock:
+            current = session.tokens.get(self._key)
+            if current is not refused:
+                return
+            if current and not session.form_confirmed and session.switched_for != current[0]:
+                # TIMIFY refused a token it has just issued: it wants the other form.
+                logger.info(
+                    f"TIMIFY refused the access token in the {session.token_form} form; sending it in "
+                    f"the {session.other_form()} form for the rest of the sync."
+                )
+                session.token_form, session.switched_for = session.other_form(), current[0]
+                return
+            self._login()
+
+    def _login(self) -> str:
+        """Exchange the credentials for a token and cache it. Callers hold `session.lock`.
+
+        A config error (credentials refused, host unreachable) is remembered for the rest of the
+        command: every later stream fails at once with the same sentence instead of retrying.
+        Other credentials (a corrected App Secret) are tried at once.
+        """
+        refusals = self.session.refusals
+        if self._key in refusals:
+            raise config_error(refusals[self._key])
+        try:
+            return self._exchange()
+        except AirbyteTracedException as error:
+            if error.failure_type == FailureType.config_error:
+                refusals[self._key] = error.message
+            raise
+
+    def _exchange(self) -> str:
+        url = f"{self._host}/v1/auth/token"
+        body = {"appid": self.config.get("app_id"), "appsecret": self.config.get("app_secret")}
+        response = None
+        attempt = not_connected = 0
+        while attempt < int(self.login_attempts):
+            try:
+                response = requests.post(
+                    url,
+                    json=body,
+                    headers={"accept": "application/json"},
+                    timeout=(float(self.connect_timeout_seconds), float(self.login_timeout_seconds)),
+                )
+            except requests.exceptions.RequestException as error:
+                if _never_connected(error):
+                    not_connected += 1
+                    if not_connected >= int(self.connect_attempts):
+                        raise self._unreachable(error) from None
+                    time.sleep(0.5 * 2 ** (not_connected - 1))
+                    continue
+                if attempt + 1 == int(self.login_attempts):
+                    raise self._unreachable(error) from None
+            else:
+                if response.status_code != 429 and response.status_code < 500:
+                    break
+            time.sleep(min(2**attempt, 30))
+            attempt += 1
+        assert response is not None
+        said = error_text(response)
+        timify_said = f" (TIMIFY said: {said})" if said else ""
+        if response.status_code in (400, 401, 403):
+            raise config_error(
+                f"TIMIFY rejected the App ID or App Secret{timify_said}: copy both again from the "
+                f"{APP_OVERVIEW} (a rotated App Secret invalidates the old one at once).",
+                detail=f"login answered HTTP {response.status_code}",
+            )
+        if response.status_code == 404:
+            raise config_error(
+                f"{self._host} has no TIMIFY login endpoint (HTTP 404){timify_said}: check `subdomain` "
+                "(default api) and `base_url`."
+            )
+        if response.status_code != 200:
+            message = f"TIMIFY's login failed with HTTP {response.status_code}{timify_said}; try again later."
+            raise AirbyteTracedException(message=message, internal_message=message, failure_type=FailureType.transient_error)
+        try:
+            payload = response.json()
+        except Exception:
+            payload = None
+        access_token = _access_token(payload)
+        if access_token is None:
+            raise config_error(
+                f"{self._host} answered the login without an access token: check `subdomain` and `base_url`."
+            )
+        add_to_secrets(access_token)
+        refresh_token = _login_field(payload, "refreshToken")
+        if isinstance(refresh_token, str) and refresh_token:
+            add_to_secrets(refresh_token)
+        lifetime = _login_field(payload, "expires")
+        if not isinstance(lifetime, (int, float)) or isinstance(lifetime, bool) or lifetime <= 0:
+            lifetime = int(self.default_lifetime_seconds)
+        # Renew before expiry: a minute early, or a tenth of the lifetime for short-lived tokens,
+        # so that a 10 s token serves 9 s (a request that still meets a 401 logs in again).
+        margin = min(float(self.safety_margin_seconds), lifetime / 10)
+        self.session.tokens[self._key] = (access_token, time.monotonic() + lifetime - margin)
+        # TIMIFY's clock, for the incremental cursor: a `Date` is whole seconds, stamped before the
+        # response reached us, so this errs early (the safe side). Without one, ours stands in.
+        self.session.logged_in(_server_time(response), time.time())
+        logger.info(f"Logged in to TIMIFY; the access token is valid for {lifetime} s.")
+        return access_token
+
+    def _unreachable(self, error: Exception) -> AirbyteTracedException:
+        host = urlsplit(self._host).netloc
+        return config_error(
+            f"Could not reach TIMIFY at {host}: check `subdomain` (default api), `base_url` "
+            "and the network.",
+            detail=f"{type(error).__name__} while logging in",
+        )

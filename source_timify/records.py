@@ -1,0 +1,93 @@
+"""What the manifest does to each record read from TIMIFY: the client-side `updatedAt` filter of
+the incremental streams (ChangedSince), the partition's `company_id` (AddCompanyId) and the
+empty CDC deletion column of live appointments (MarkLive)."""
+
+from dataclasses import dataclass
+from typing import Any, Dict, Iterable, Mapping, Optional
+
+from airbyte_cdk.sources.declarative.extractors.record_filter import RecordFilter
+from airbyte_cdk.sources.declarative.transformations import RecordTransformation
+from airbyte_cdk.sources.types import Config, StreamSlice, StreamState
+
+from source_timify.timify import DELETED_AT, as_iso_seconds
+
+
+@dataclass
+class ChangedSince(RecordFilter):
+    """The client-side incremental filter (TIMIFY cannot filter on `updatedAt`), on the slice's
+    `cursor_slice` from incremental.CompanyCursor:
+
+    - no `changed_since`: every record (a company or window the previous syncs did not read);
+    - `changed_since`: the records whose `cursor_field` is at or after it, plus, when
+      `previous_from_date`/`previous_to_date` are set, every record whose `date_field` lies outside
+      that range (it entered the synced range since: the horizon moved or the range was widened).
+
+    When the slice's `extra_fields` carry `not_before` (date_ranges.CompanyDateRange sets it from a
+    `start_date` with a time), records whose `date_field` is earlier are left out. A slice whose `extra_fields` carry `seen` (cancellations.SeenAppointments) is told every
+    record, kept or not. A record without the fields is kept. This does what the CDK's `is_client_side_incremental`
+    does without building a cursor object per record (a third of a sync's CPU time).
+    """
+
+    cursor_field: str = "updatedAt"
+    date_field: str = ""
+
+    def filter_records(
+        self,
+        records: Iterable[Mapping[str, Any]],
+        stream_state: StreamState,
+        stream_slice: Optional[StreamSlice] = None,
+        next_page_token: Optional[Mapping[str, Any]] = None,
+    ) -> Iterable[Mapping[str, Any]]:
+        cursor_slice = (stream_slice.cursor_slice if stream_slice is not None else None) or {}
+        since = as_iso_seconds(cursor_slice.get("changed_since"))
+        previous_from, previous_to = cursor_slice.get("previous_from_date"), cursor_slice.get("previous_to_date")
+        extra_fields = (stream_slice.extra_fields if stream_slice is not None else None) or {}
+        not_before, date_field, cursor_field = extra_fields.get("not_before"), self.date_field, self.cursor_field
+        # Every record TIMIFY still lists, changed or not, for the cancellation check.
+        seen = extra_fields.get("seen")
+        for record in records:
+            if seen is not None:
+                seen.add(record)
+            if since:
+                changed = record.get(cursor_field)
+                changed = changed if isinstance(changed, str) and len(changed) == 20 else as_iso_seconds(changed)
+                if changed is not None and changed < since:
+                    day = as_iso_seconds(record.get(date_field)) if previous_from else None
+                    if day is None or previous_from <= day[:10] <= previous_to:
+                        continue
+            if not_before:
+                starts = as_iso_seconds(record.get(date_field))
+                if starts is not None and starts < not_before:
+                    continue
+            yield record
+
+
+@dataclass
+class MarkLive(RecordTransformation):
+    """`_ab_cdc_deleted_at: null` on every record read from TIMIFY, so that the column exists
+    beside the deletion records of cancelled appointments (cancellations.py)."""
+
+    def transform(
+        self,
+        record: Dict[str, Any],
+        config: Optional[Config] = None,
+        stream_state: Optional[StreamState] = None,
+        stream_slice: Optional[StreamSlice] = None,
+    ) -> None:
+        record[DELETED_AT] = None
+
+
+@dataclass
+class AddCompanyId(RecordTransformation):
+    """Adds the partition's `company_id` to each record of a company-scoped stream (the Jinja
+    AddFields equivalent cost 5% of a sync's CPU time)."""
+
+    def transform(
+        self,
+        record: Dict[str, Any],
+        config: Optional[Config] = None,
+        stream_state: Optional[StreamState] = None,
+        stream_slice: Optional[StreamSlice] = None,
+    ) -> None:
+        if stream_slice is not None:
+            record["company_id"] = stream_slice.partition.get("company_id")
