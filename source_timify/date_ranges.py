@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterable, List, Mapping, Optional, Tuple, Union
 
 import requests
-from airbyte_cdk.sources.types import StreamSlice, StreamState
+from airbyte_cdk.sources.types import StreamSlice
 
 from source_timify.auth import TimifyAuthenticator
 from source_timify.company_partitions import CompanyPartitions
@@ -79,9 +79,10 @@ def _unreadable(response: requests.Response) -> bool:
 @dataclass
 class CompanyDateRange(CompanyPartitions):
     """For each company of `companies` (a SubstreamPartitionRouter whose slices carry the
-    company's `createdAt`, listed once per sync like every stream's: CompanyPartitions), the company's date range as `from_date`/`to_date` windows of at most
-    `window_days` days (0: one partition per company). TIMIFY filters appointments by their date
-    in these UTC windows. Each slice also carries the whole range (`range_from`, `range_to`) for
+    company's `createdAt`, listed once per sync like every stream's: CompanyPartitions, which also
+    answers the request options and the stream state), the company's date range as
+    `from_date`/`to_date` windows of at most `window_days` days (0: one partition per company).
+    TIMIFY filters appointments by their date in these UTC windows. Each slice also carries the whole range (`range_from`, `range_to`) for
     CompanyCursor.
 
     With `probe_path` (appointments), the window is the widest TIMIFY accepts: its reference
@@ -180,18 +181,3 @@ class CompanyDateRange(CompanyPartitions):
                 f"TIMIFY sent company {company_id} without createdAt: its appointments are read from "
                 f"{DEFAULT_HISTORY_DAYS} days before today. Set `start_date` to keep older history."
             )
-
-    def get_request_params(self, *args: Any, **kwargs: Any) -> Mapping[str, Any]:
-        return {}
-
-    def get_request_headers(self, *args: Any, **kwargs: Any) -> Mapping[str, Any]:
-        return {}
-
-    def get_request_body_data(self, *args: Any, **kwargs: Any) -> Mapping[str, Any]:
-        return {}
-
-    def get_request_body_json(self, *args: Any, **kwargs: Any) -> Mapping[str, Any]:
-        return {}
-
-    def get_stream_state(self) -> Optional[Mapping[str, StreamState]]:
-        return None
