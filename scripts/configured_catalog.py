@@ -18,18 +18,13 @@ import json
 import sys
 from typing import Any, Dict, Iterable, List, Optional
 
+from airbyte_messages import airbyte_messages
+
 
 def discovered_streams(lines: Iterable[str]) -> List[Dict[str, Any]]:
     """The streams of the CATALOG message; the connector's own error when discover failed."""
     errors = []
-    for line in lines:
-        line = line.strip()
-        if not line.startswith("{"):
-            continue
-        try:
-            message = json.loads(line)
-        except json.JSONDecodeError:
-            continue
+    for message in airbyte_messages(lines):
         if message.get("type") == "CATALOG":
             return message["catalog"]["streams"]
         if message.get("type") == "TRACE" and message.get("trace", {}).get("type") == "ERROR":

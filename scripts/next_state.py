@@ -18,37 +18,34 @@ import json
 import sys
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
+from airbyte_messages import airbyte_messages
+
+
+def _stream_key(state: Dict[str, Any]) -> Tuple[Optional[str], str]:
+    """A STREAM state's stream: (namespace, name)."""
+    descriptor = state["stream"]["stream_descriptor"]
+    return descriptor.get("namespace"), descriptor["name"]
+
 
 def latest_states(lines: Iterable[str]) -> List[Dict[str, Any]]:
     """The latest STATE message of each stream in a read's output, in the order the streams first
     checkpointed; a read that failed before any checkpoint gives none."""
     latest: Dict[Tuple[Optional[str], str], Dict[str, Any]] = {}
-    for line in lines:
-        line = line.strip()
-        if not line.startswith("{"):
-            continue
-        try:
-            message = json.loads(line)
-        except json.JSONDecodeError:
-            continue
+    for message in airbyte_messages(lines):
         if message.get("type") != "STATE":
             continue
         state = message["state"]
         if state.get("type", "STREAM") != "STREAM" or "stream" not in state:
             raise SystemExit(f"next_state.py: a {state.get('type')} state message; source-timify emits per-stream ones")
-        descriptor = state["stream"]["stream_descriptor"]
-        latest[(descriptor.get("namespace"), descriptor["name"])] = {"type": "STREAM", "stream": state["stream"]}
+        stream_state = {"type": "STREAM", "stream": state["stream"]}
+        latest[_stream_key(stream_state)] = stream_state
     return list(latest.values())
 
 
 def merged(previous: List[Dict[str, Any]], current: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     """`current`, plus the streams of `previous` it has no state for."""
-    def key(state: Dict[str, Any]) -> Tuple[Optional[str], str]:
-        descriptor = state["stream"]["stream_descriptor"]
-        return descriptor.get("namespace"), descriptor["name"]
-
-    seen = {key(state) for state in current}
-    return current + [state for state in previous if key(state) not in seen]
+    seen = {_stream_key(state) for state in current}
+    return current + [state for state in previous if _stream_key(state) not in seen]
 
 
 def main(argv: Optional[List[str]] = None) -> int:
