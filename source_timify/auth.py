@@ -69,7 +69,8 @@ class TimifyAuthenticator(DeclarativeAuthenticator):
     while no request in the current one has been accepted, and otherwise logs in again unless
     another worker already did. Every request it signs also gets the `parse_json_once` response hook.
 
-    The token, the form and TIMIFY's clock belong to the source's `session` (session.py).
+    The token, the form and the refusals are the source's `session.tokens`, TIMIFY's clock its
+    `session.clock` (session.py).
     """
 
     config: Config
@@ -107,50 +108,50 @@ class TimifyAuthenticator(DeclarativeAuthenticator):
         return request
 
     def _note_accepted_form(self, response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
-        session = self.session
-        if response.status_code != 401 and not session.form_confirmed:
+        tokens = self.session.tokens
+        if response.status_code != 401 and not tokens.form_confirmed:
             sent = response.request.headers.get("Authorization", "") if response.request is not None else ""
-            with session.lock:
-                cached = session.tokens.get(self._key)
-                if cached and sent == session.authorization(cached[0]):
-                    session.form_confirmed = True
+            with tokens.lock:
+                cached = tokens.issued.get(self._key)
+                if cached and sent == tokens.authorization(cached[0]):
+                    tokens.form_confirmed = True
         return response
 
     @property
     def token(self) -> str:
-        session = self.session
-        with session.lock:
-            cached = session.tokens.get(self._key)
+        tokens = self.session.tokens
+        with tokens.lock:
+            cached = tokens.issued.get(self._key)
             access_token = cached[0] if cached and time.monotonic() < cached[1] else self._login()
-            return session.authorization(access_token)
+            return tokens.authorization(access_token)
 
     def refresh_and_set_access_token(self) -> None:
-        session = self.session
+        tokens = self.session.tokens
         # Several workers may be refused the same dead token at once: the first logs in, the
         # others find a new token once they get the lock and use it.
-        refused = session.tokens.get(self._key)
-        with session.lock:
-            current = session.tokens.get(self._key)
+        refused = tokens.issued.get(self._key)
+        with tokens.lock:
+            current = tokens.issued.get(self._key)
             if current is not refused:
                 return
-            if current and not session.form_confirmed and session.switched_for != current[0]:
+            if current and not tokens.form_confirmed and tokens.switched_for != current[0]:
                 # TIMIFY refused a token it has just issued: it wants the other form.
                 logger.info(
-                    f"TIMIFY refused the access token in the {session.token_form} form; sending it in "
-                    f"the {session.other_form()} form for the rest of the sync."
+                    f"TIMIFY refused the access token in the {tokens.form} form; sending it in "
+                    f"the {tokens.other_form()} form for the rest of the sync."
                 )
-                session.token_form, session.switched_for = session.other_form(), current[0]
+                tokens.form, tokens.switched_for = tokens.other_form(), current[0]
                 return
             self._login()
 
     def _login(self) -> str:
-        """Exchange the credentials for a token and cache it. Callers hold `session.lock`.
+        """Exchange the credentials for a token and cache it. Callers hold `session.tokens.lock`.
 
         A config error (credentials refused, host unreachable) is remembered for the rest of the
         command: every later stream fails at once with the same sentence instead of retrying.
         Other credentials (a corrected App Secret) are tried at once.
         """
-        refusals = self.session.refusals
+        refusals = self.session.tokens.refusals
         if self._key in refusals:
             raise config_error(refusals[self._key])
         try:
@@ -223,10 +224,10 @@ class TimifyAuthenticator(DeclarativeAuthenticator):
         # Renew before expiry: a minute early, or a tenth of the lifetime for short-lived tokens,
         # so that a 10 s token serves 9 s (a request that still meets a 401 logs in again).
         margin = min(float(self.safety_margin_seconds), lifetime / 10)
-        self.session.tokens[self._key] = (access_token, time.monotonic() + lifetime - margin)
+        self.session.tokens.issued[self._key] = (access_token, time.monotonic() + lifetime - margin)
         # TIMIFY's clock, for the incremental cursor: a `Date` is whole seconds, stamped before the
         # response reached us, so this errs early (the safe side). Without one, ours stands in.
-        self.session.logged_in(_server_time(response), time.time())
+        self.session.clock.logged_in(_server_time(response), time.time())
         logger.info(f"Logged in to TIMIFY; the access token is valid for {lifetime} s.")
         return access_token
 

@@ -159,7 +159,7 @@ class CancelledAppointments:
             )
         if deleted:
             logger.info(f"{len(deleted)} upcoming appointment(s) of company {company} were cancelled (deleted in TIMIFY).")
-        now = iso_seconds(self._session.now())
+        now = iso_seconds(self._session.clock.now())
         return [self._deletion(company, appointment_id, now) for appointment_id in deleted], still_upcoming
 
     def _deletion(self, company: str, appointment_id: str, now: str) -> AirbyteMessage:

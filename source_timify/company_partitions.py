@@ -8,7 +8,7 @@ at once, several asked before the first answer was cached, and the list went out
 sync depending on how busy the machine was (issue 19).
 
 CompanyPartitions lists them once per sync, whatever the timing: the first stream to ask reads
-the list while the others wait for it (TimifySession.once_per_sync). The `companies` stream of
+the list while the others wait for it (session.PerSync). The `companies` stream of
 the catalog reads the list itself, so a sync lists the companies exactly once, or twice when the
 `companies` stream is selected with company-scoped streams.
 """
@@ -36,7 +36,7 @@ class CompanyPartitions(PartitionRouter):
     session: Optional[TimifySession] = None  # the config's (session_of) unless given
 
     def stream_slices(self) -> Iterable[StreamSlice]:
-        listed = (self.session or session_of(self.config)).once_per_sync(ONCE_PER_SYNC_KEY, lambda: list(self.companies.stream_slices()))
+        listed = (self.session or session_of(self.config)).per_sync.once(ONCE_PER_SYNC_KEY, lambda: list(self.companies.stream_slices()))
         return iter(listed)
 
     def get_request_params(self, *args: Any, **kwargs: Any) -> Mapping[str, Any]:

@@ -267,11 +267,11 @@ class CustomFieldColumns(SchemaLoader):
         self._taken: Optional[set] = None
 
     def plan(self) -> ColumnPlan:
-        """This sync's columns: read once per sync per definitions stream (session.once_per_sync)."""
+        """This sync's columns: read once per sync per definitions stream (session.per_sync)."""
         if self._taken is None:  # the file's top-level properties: names no column may take
             self._taken = set(self.schema_loader.get_json_schema().get("properties", {}))
         taken = self._taken
-        return self._session.once_per_sync(
+        return self._session.per_sync.once(
             self._key, lambda: ColumnPlan.from_definitions(read_definitions(self.definitions), taken)
         )
 
@@ -317,7 +317,7 @@ class CustomFieldValues(RecordTransformation):
         company = str(record.get("company_id") or "")
         unfit = place_values(record, plan.by_company.get(company, {}), plan.kinds)
         for column in unfit:
-            self._session.count((UNFIT, self.columns.stream_name, column))
+            self._session.counts.add((UNFIT, self.columns.stream_name, column))
 
 
 def unfit_summary(counts: Mapping[Any, int]) -> Optional[str]:

@@ -46,15 +46,12 @@ class OutageCutoff(DefaultErrorHandler):
             or response_or_exception.status_code >= 500
         )
         now = time.monotonic()
-        session = self.session
-        with session.outage_lock:
-            if not server_failed:
-                if resolution.response_action == ResponseAction.SUCCESS:
-                    session.outage_since = None
-                return resolution
-            if session.outage_since is None:
-                session.outage_since = now
-            lasted = now - session.outage_since
+        outage = self.session.outage
+        if not server_failed:
+            if resolution.response_action == ResponseAction.SUCCESS:
+                outage.ended()
+            return resolution
+        lasted = outage.failed(now)
         if lasted < self._outage_seconds:
             return resolution
         message = (

@@ -232,7 +232,7 @@ class CompanyCursor(Cursor):
     def _sync_start(self) -> float:
         """The sync's start on TIMIFY's clock: the `Date` of its first login (this cursor's creation
         on our clock if TIMIFY sent none)."""
-        started = self._session.sync_start()
+        started = self._session.clock.sync_start()
         return self._created if started is None else started
 
     def _emit_state(self) -> None:

@@ -210,9 +210,9 @@ class PageGuard(RecordExtractor):
         a record already seen in this pass (the list shifted), or one first seen here with an
         `updatedAt` from this sync (changed while the sync ran)."""
         session = self.session
-        since = session.sync_start() if check else None
+        since = session.clock.sync_start() if check else None
         since_text = iso_seconds(since) if since is not None else None
-        until_text = iso_seconds(session.now() + 60) if since is not None else None
+        until_text = iso_seconds(session.clock.now() + 60) if since is not None else None
         emitted, pass_ids, out, changed = read.emitted, read.pass_ids, [], False
         for record in records:
             record_id = record.get("id") if isinstance(record, dict) else None

@@ -9,12 +9,12 @@ from there. What the CDK does with a page (the error handler and its retries, th
 PageGuard's checks, the pagination) is unchanged: only when the requests go out changes.
 
 - Requests in flight never exceed `num_workers`: every request of the streams' requesters takes
-  one of `num_workers` slots (TimifySession.request_slots) while it is sent, prefetched or not; a
+  one of `num_workers` slots (session.RequestSlots.hold) while it is sent, prefetched or not; a
   worker waiting for a prefetched page holds none. (The companies list that company-scoped streams
   start from is asked for by parent streams the CDK builds with a factory of its own, outside the
   slots; it goes out before their pages.)
 - Memory stays bounded: at most `num_workers` prefetched pages not yet handed to the retriever,
-  for the whole source.
+  for the whole source (read_ahead.Prefetch, held by the session's RequestSlots).
 - A list read again from page 1 (PageGuard saw it change) drops what was read ahead of it, and a
   server without `meta` (only `data`) is read page after page as before.
 - Requests stay what they were without read-ahead: each page of an unchanged list is asked for
@@ -25,19 +25,16 @@ PageGuard's checks, the pagination) is unchanged: only when the requests go out 
 """
 
 import json
-import threading
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import Any, Mapping, Optional
 
 import requests
 from airbyte_cdk.sources.declarative.requesters.http_requester import HttpRequester
 
+from source_timify.read_ahead import ListKey, Prefetch
 from source_timify.session import TimifySession, session_of
 from source_timify.timify import total_pages
 
 PAGE = "page"  # the paginator's page_token_option field_name (manifest: definitions.paginator)
-
-ListKey = Tuple[str, str]
 
 
 def _total_pages(response: Optional[requests.Response]) -> Optional[int]:
@@ -49,56 +46,12 @@ def _total_pages(response: Optional[requests.Response]) -> Optional[int]:
         return None
 
 
-class Prefetch:
-    """One source's pages read ahead: {(list, page): Future}, a pool of `num_workers` threads and
-    a budget of `num_workers` pages read ahead and not consumed yet."""
-
-    def __init__(self, num_workers: int) -> None:
-        self.num_workers = num_workers
-        self.lock = threading.Lock()
-        self.pending: Dict[Tuple[ListKey, int], Future] = {}
-        self.budget = threading.BoundedSemaphore(num_workers)
-        self._pool: Optional[ThreadPoolExecutor] = None
-
-    def pool(self) -> ThreadPoolExecutor:
-        with self.lock:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(max_workers=self.num_workers, thread_name_prefix="timify-prefetch")
-            return self._pool
-
-    def take(self, key: ListKey, page: int) -> Optional[Future]:
-        with self.lock:
-            future = self.pending.pop((key, page), None)
-        if future is not None:
-            self.budget.release()
-        return future
-
-    def drop(self, key: ListKey) -> None:
-        """Forget what was read ahead of `key` (it is read again from page 1)."""
-        with self.lock:
-            dropped = [k for k in self.pending if k[0] == key]
-            for k in dropped:
-                self.pending.pop(k).cancel()
-        for _ in dropped:
-            self.budget.release()
-
-    def close(self) -> None:
-        with self.lock:
-            pool, self._pool = self._pool, None
-            for future in self.pending.values():
-                future.cancel()
-            count = len(self.pending)
-            self.pending.clear()
-        for _ in range(count):
-            self.budget.release()
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
-
-
 class PrefetchingRequester(HttpRequester):
     """An HttpRequester whose data requests take a slot of the source's `num_workers` and, for a
     requester whose `$parameters` say `prefetch_pages: true`, whose next pages are read ahead.
     TimifyComponentFactory makes every HttpRequester of the manifest one (`adopt`)."""
+
+    _prefetch_pages = False  # set by `adopt`
 
     @classmethod
     def adopt(cls, requester: HttpRequester, prefetch_pages: bool) -> "PrefetchingRequester":
@@ -121,10 +74,10 @@ class PrefetchingRequester(HttpRequester):
     ) -> Optional[requests.Response]:
         args = dict(stream_state=stream_state, stream_slice=stream_slice, next_page_token=next_page_token, path=path,
                     request_headers=request_headers, request_params=request_params, **kwargs)
-        if not getattr(self, "_prefetch_pages", False) or not request_params or PAGE not in request_params:
+        if not self._prefetch_pages or not request_params or PAGE not in request_params:
             return self._send(args)
         session = self._session()
-        prefetch = session.prefetch()
+        prefetch = session.slots.prefetch()
         page = int(request_params[PAGE])
         key = self._list_key(stream_slice, request_params, path)
         if page == 1:
@@ -135,7 +88,7 @@ class PrefetchingRequester(HttpRequester):
         return response
 
     def _send(self, args: Mapping[str, Any]) -> Optional[requests.Response]:
-        with self._session().request_slots():
+        with self._session().slots.hold():
             return super().send_request(**args)
 
     def _read_ahead(self, prefetch: Prefetch, key: ListKey, page: int, response: Optional[requests.Response],

@@ -6,17 +6,21 @@ TimifySession and carries it in the config the CDK builds every component with (
 cdk_workarounds.carry_in_config); a component finds it with `session_of(config)`, and components
 built outside a source make their own.
 
-- the access token per set of credentials (host, App ID, a digest of the App Secret), and the
-  form TIMIFY accepts it in (`Authorization: Bearer <token>`, the documented form, or the raw token);
-- a login refusal per set of credentials: every stream of a read fails at once with the same
-  sentence, while corrected credentials are tried at once;
-- TIMIFY's clock, from the first login's `Date` header: the sync's start, for the incremental
-  cursor, and the offset of TIMIFY's clock from ours;
-- since when every answer has been a server error (errors.OutageCutoff);
-- the slots that keep its data requests in flight at `num_workers` at most, and the pages read
-  ahead (page_prefetch.py);
-- what a component works out once per sync (`once_per_sync`: the customers' custom-field columns,
-  custom_fields.py) and what it counts for the sync's last log line (`count`, `counts`).
+A TimifySession holds one small object per job, each with its own lock:
+- `tokens` (TokenStore): the access token per set of credentials (host, App ID, a digest of the App
+  Secret), the form TIMIFY accepts it in (`Authorization: Bearer <token>`, the documented form, or
+  the raw token), and a login refusal per set of credentials: every stream of a read fails at once
+  with the same sentence, while corrected credentials are tried at once (auth.py);
+- `clock` (TimifyClock): TIMIFY's clock, from the first login's `Date` header: the sync's start,
+  for the incremental cursor, and the offset of TIMIFY's clock from ours;
+- `outage` (Outage): since when every answer has been a server error (errors.OutageCutoff);
+- `slots` (RequestSlots): the slots that keep its data requests in flight at `num_workers` at most,
+  and the pages read ahead within that number (read_ahead.Prefetch, filled by page_prefetch.py);
+- `per_sync` (PerSync): what a component works out once per sync (the companies, the customers'
+  custom-field columns: company_partitions.py, custom_fields.py);
+- `counts` (Counts): what components count for the sync's last log line (custom_fields.py).
+The session itself only starts a sync (`start_sync`: everything but the token form forgotten),
+configures a command (`configure`: its `num_workers`) and ends it (`end_command`).
 """
 
 import contextlib
@@ -26,9 +30,12 @@ import time
 from collections import Counter
 from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Tuple
 
+from source_timify.read_ahead import Prefetch
+
 CredentialsKey = Tuple[str, str, str]
 
 BEARER, RAW = "Bearer", "raw"
+DEFAULT_WORKERS = 8  # num_workers when the config sets none (the manifest's default_concurrency)
 
 
 def credentials_key(host: str, config: Mapping[str, Any]) -> CredentialsKey:
@@ -37,96 +44,108 @@ def credentials_key(host: str, config: Mapping[str, Any]) -> CredentialsKey:
     return host, str(config.get("app_id", "")), hashlib.sha256(secret).hexdigest()
 
 
-class ConfigWithSession(dict):
-    """The config as SourceTimify hands it to the CDK, carrying the source's session: the CDK
-    passes this same mapping to every component it builds, by every factory (the parent streams of
-    a substream are built by a factory of their own), so each finds the session in its config."""
+class TokenStore:
+    """The access tokens, the form TIMIFY accepts them in, and the refused logins. `lock` is held
+    by whoever reads or replaces a token (auth.TimifyAuthenticator): one login at a time."""
 
-    def __init__(self, config: Mapping[str, Any], session: "TimifySession") -> None:
-        super().__init__(config)
-        self.timify_session = session
-
-
-def session_of(config: Any) -> "TimifySession":
-    """The session `config` carries; a new one for a config built outside a source (a component
-    on its own in a unit test)."""
-    session = getattr(config, "timify_session", None)
-    return session if isinstance(session, TimifySession) else TimifySession()
-
-
-class TimifySession:
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.tokens: Dict[CredentialsKey, Tuple[str, float]] = {}  # token, renew at (monotonic)
+        self.issued: Dict[CredentialsKey, Tuple[str, float]] = {}  # token, renew at (monotonic)
         self.refusals: Dict[CredentialsKey, str] = {}
         # The token form: Bearer until TIMIFY refuses a freshly issued token in it (then raw);
         # `form_confirmed` once TIMIFY answered a request signed in the current form with
         # anything but 401; `switched_for` is the token the form was last switched for.
-        self.token_form = BEARER
+        self.form = BEARER
         self.form_confirmed = False
         self.switched_for: Optional[str] = None
-        self._sync_started: Optional[float] = None  # TIMIFY's clock at the first login
-        self._clock_offset = 0.0  # TIMIFY's clock minus ours
-        self.outage_lock = threading.Lock()
-        self.outage_since: Optional[float] = None
-        self._per_sync: Dict[str, Any] = {}
-        self._per_sync_locks: Dict[str, threading.Lock] = {}
-        self._per_sync_lock = threading.Lock()
-        self._counts: Counter = Counter()
-        self._counts_lock = threading.Lock()
-        self._slots: Optional[threading.BoundedSemaphore] = None
-        self._prefetch: Any = None
 
     def authorization(self, access_token: str) -> str:
         """The `Authorization` header's value for `access_token`, in the form TIMIFY accepts."""
-        return f"Bearer {access_token}" if self.token_form == BEARER else access_token
+        return f"Bearer {access_token}" if self.form == BEARER else access_token
 
     def other_form(self) -> str:
-        return RAW if self.token_form == BEARER else BEARER
+        return RAW if self.form == BEARER else BEARER
+
+    def forget(self) -> None:
+        """A new sync logs in afresh and tries refused credentials again (the form is kept)."""
+        with self.lock:
+            self.issued.clear()
+            self.refusals.clear()
+
+
+class TimifyClock:
+    """TIMIFY's clock, as the logins' `Date` headers tell it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sync_started: Optional[float] = None  # TIMIFY's clock at the first login
+        self._offset = 0.0  # TIMIFY's clock minus ours
 
     def logged_in(self, server_time: Optional[float], received: float) -> None:
         """Record TIMIFY's clock from a login response (`server_time`: its `Date`, None without)."""
-        self._clock_offset = 0.0 if server_time is None else server_time - received
-        if self._sync_started is None:
-            self._sync_started = received if server_time is None else server_time
+        with self._lock:
+            self._offset = 0.0 if server_time is None else server_time - received
+            if self._sync_started is None:
+                self._sync_started = received if server_time is None else server_time
 
     def sync_start(self) -> Optional[float]:
         """When this sync began on TIMIFY's clock (epoch seconds): the `Date` header of its first
         login, whole seconds, so never later than TIMIFY's time when the first list was read.
         None before any login."""
-        return self._sync_started
+        with self._lock:
+            return self._sync_started
 
     def now(self) -> float:
         """TIMIFY's clock now (epoch seconds): ours, corrected by what the last login's `Date` said."""
-        return time.time() + self._clock_offset
+        with self._lock:
+            offset = self._offset
+        return time.time() + offset
 
-    def start_sync(self) -> None:
-        """A new read on the same source: it logs in afresh, and its start is that login's time."""
-        with self.lock:
-            self.tokens.clear()
-            self.refusals.clear()
+    def restart(self) -> None:
+        """A new sync: its start is its first login's time."""
+        with self._lock:
             self._sync_started = None
-        with self.outage_lock:
-            self.outage_since = None
-        with self._per_sync_lock:
-            self._per_sync.clear()
-        with self._counts_lock:
-            self._counts.clear()
 
-    def configure(self, config: Mapping[str, Any]) -> None:
-        """The command's `num_workers`: as many data requests in flight at most, and as many
-        pages read ahead (page_prefetch.py)."""
-        from source_timify.page_prefetch import Prefetch
 
-        workers = max(1, int(config.get("num_workers") or 8))
-        with self.lock:
+class Outage:
+    """Since when (monotonic seconds) every answer has been a server error or none at all; None
+    while TIMIFY answers (errors.OutageCutoff, shared by every worker of the source)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.since: Optional[float] = None
+
+    def failed(self, now: float) -> float:
+        """A request failed on the server's side at `now`: how long the outage has lasted."""
+        with self._lock:
+            if self.since is None:
+                self.since = now
+            return now - self.since
+
+    def ended(self) -> None:
+        """TIMIFY answered a request."""
+        with self._lock:
+            self.since = None
+
+
+class RequestSlots:
+    """The command's `num_workers`: as many data requests in flight at most (`hold`), and as many
+    pages read ahead (`prefetch`, page_prefetch.py). Both are replaced together by `configure`."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._slots: Optional[threading.BoundedSemaphore] = None
+        self._prefetch: Optional[Prefetch] = None
+
+    def configure(self, workers: int) -> None:
+        with self._lock:
             if self._prefetch is not None:
                 self._prefetch.close()
             self._slots = threading.BoundedSemaphore(workers)
             self._prefetch = Prefetch(workers)
 
     @contextlib.contextmanager
-    def request_slots(self) -> Iterator[None]:
+    def hold(self) -> Iterator[None]:
         """Held while one data request is sent (with its retries): at most `num_workers` at once."""
         slots = self._slots
         if slots is None:
@@ -135,40 +154,113 @@ class TimifySession:
         with slots:
             yield
 
-    def prefetch(self) -> Any:
-        if self._prefetch is None:
-            self.configure({})
-        return self._prefetch
+    def prefetch(self) -> Prefetch:
+        """The pages read ahead (`DEFAULT_WORKERS` of them if no command configured any)."""
+        with self._lock:
+            if self._prefetch is None:
+                self._slots = threading.BoundedSemaphore(DEFAULT_WORKERS)
+                self._prefetch = Prefetch(DEFAULT_WORKERS)
+            return self._prefetch
 
-    def end_command(self) -> None:
+    def close(self) -> None:
         """Drops the pages read ahead and stops their threads."""
-        with self.lock:
+        with self._lock:
             prefetch = self._prefetch
         if prefetch is not None:
             prefetch.close()
 
-    def once_per_sync(self, key: str, compute: Callable[[], Any]) -> Any:
+
+class PerSync:
+    """What a component works out once per sync, by key."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._values: Dict[str, Any] = {}
+        self._key_locks: Dict[str, threading.Lock] = {}
+
+    def once(self, key: str, compute: Callable[[], Any]) -> Any:
         """`compute()`'s result, computed once per sync for `key`: the first caller computes while
         the others asking for the same key wait for its result (one lock per key, so a computation
         may itself ask for another key: the custom-field columns read the companies). A failure is
         not kept: the next caller tries again."""
-        with self._per_sync_lock:
-            if key in self._per_sync:
-                return self._per_sync[key]
-            key_lock = self._per_sync_locks.setdefault(key, threading.Lock())
+        with self._lock:
+            if key in self._values:
+                return self._values[key]
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
         with key_lock:
-            with self._per_sync_lock:
-                if key in self._per_sync:
-                    return self._per_sync[key]
+            with self._lock:
+                if key in self._values:
+                    return self._values[key]
             value = compute()
-            with self._per_sync_lock:
-                self._per_sync[key] = value
+            with self._lock:
+                self._values[key] = value
             return value
 
-    def count(self, key: Any, n: int = 1) -> None:
-        with self._counts_lock:
+    def clear(self) -> None:
+        with self._lock:
+            self._values.clear()
+
+
+class Counts:
+    """What components count during a sync, for its last log line."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: Counter = Counter()
+
+    def add(self, key: Any, n: int = 1) -> None:
+        with self._lock:
             self._counts[key] += n
 
-    def counts(self) -> Dict[Any, int]:
-        with self._counts_lock:
+    def snapshot(self) -> Dict[Any, int]:
+        with self._lock:
             return dict(self._counts)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._counts.clear()
+
+
+class TimifySession:
+    """One source's parts (see the module's docstring); it holds no state, and no lock, of its own."""
+
+    def __init__(self) -> None:
+        self.tokens = TokenStore()
+        self.clock = TimifyClock()
+        self.outage = Outage()
+        self.slots = RequestSlots()
+        self.per_sync = PerSync()
+        self.counts = Counts()
+
+    def start_sync(self) -> None:
+        """A new read on the same source: it logs in afresh, and its start is that login's time."""
+        self.tokens.forget()
+        self.clock.restart()
+        self.outage.ended()
+        self.per_sync.clear()
+        self.counts.clear()
+
+    def configure(self, config: Mapping[str, Any]) -> None:
+        """The command's `num_workers` (RequestSlots)."""
+        self.slots.configure(max(1, int(config.get("num_workers") or DEFAULT_WORKERS)))
+
+    def end_command(self) -> None:
+        """Drops the pages read ahead and stops their threads."""
+        self.slots.close()
+
+
+class ConfigWithSession(dict):
+    """The config as SourceTimify hands it to the CDK, carrying the source's session: the CDK
+    passes this same mapping to every component it builds, by every factory (the parent streams of
+    a substream are built by a factory of their own), so each finds the session in its config."""
+
+    def __init__(self, config: Mapping[str, Any], session: TimifySession) -> None:
+        super().__init__(config)
+        self.timify_session = session
+
+
+def session_of(config: Any) -> TimifySession:
+    """The session `config` carries; a new one for a config built outside a source (a component
+    on its own in a unit test)."""
+    session = getattr(config, "timify_session", None)
+    return session if isinstance(session, TimifySession) else TimifySession()

@@ -106,7 +106,7 @@ class SourceTimify(YamlDeclarativeSource):
         finally:
             self._session.end_command()
         # One line for the custom-field values that did not fit their column (custom_fields.py).
-        summary = unfit_summary(self._session.counts())
+        summary = unfit_summary(self._session.counts.snapshot())
         if summary:
             logger.warning(summary)
 

@@ -191,8 +191,8 @@ def test_workers_refused_the_same_token_log_in_once():
         # Three workers are refused the same token at once; the lock is held until all three are
         # waiting to log in again, as when the first re-login is still on its way.
         threads = [threading.Thread(target=a.refresh_and_set_access_token) for a in authenticators]
-        session.form_confirmed = True  # a refused token, not a refused form
-        with session.lock:
+        session.tokens.form_confirmed = True  # a refused token, not a refused form
+        with session.tokens.lock:
             for thread in threads:
                 thread.start()
             threading.Event().wait(0.3)

@@ -56,7 +56,7 @@ SESSION = TimifySession()
 
 def logged_in_at(epoch: float) -> None:
     SESSION.start_sync()
-    SESSION.logged_in(server_time=epoch, received=epoch)
+    SESSION.clock.logged_in(server_time=epoch, received=epoch)
 
 
 def test_a_company_moves_on_only_when_all_its_partitions_are_closed_in_any_order():

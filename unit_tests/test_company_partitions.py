@@ -103,13 +103,13 @@ def test_once_per_sync_computes_each_key_once_while_concurrent_callers_wait_for_
         return "companies"
 
     results = []
-    first = threading.Thread(target=lambda: results.append(session.once_per_sync("companies", slow)))
+    first = threading.Thread(target=lambda: results.append(session.per_sync.once("companies", slow)))
     first.start()
     assert started.wait(10)
-    waiting = threading.Thread(target=lambda: results.append(session.once_per_sync("companies", slow)))
+    waiting = threading.Thread(target=lambda: results.append(session.per_sync.once("companies", slow)))
     waiting.start()
     # Another key is not held up by the one being computed (the column plan reads the companies).
-    assert session.once_per_sync("columns", lambda: session.once_per_sync("other", lambda: "x")) == "x"
+    assert session.per_sync.once("columns", lambda: session.per_sync.once("other", lambda: "x")) == "x"
     release.set()
     first.join(10)
     waiting.join(10)
@@ -126,9 +126,9 @@ def test_once_per_sync_keeps_no_failure_and_forgets_everything_when_a_sync_start
 
     for _ in range(2):
         with pytest.raises(RuntimeError):
-            session.once_per_sync("companies", failing)
+            session.per_sync.once("companies", failing)
     assert len(attempts) == 2
-    assert session.once_per_sync("companies", lambda: 1) == 1
-    assert session.once_per_sync("companies", lambda: 2) == 1
+    assert session.per_sync.once("companies", lambda: 1) == 1
+    assert session.per_sync.once("companies", lambda: 2) == 1
     session.start_sync()
-    assert session.once_per_sync("companies", lambda: 3) == 3
+    assert session.per_sync.once("companies", lambda: 3) == 3

@@ -86,10 +86,10 @@ def test_a_second_read_on_the_same_source_logs_in_and_starts_its_own_sync():
         for expected in ("2026-12-01", "2026-12-02"):
             session.start_sync()
             TimifyAuthenticator(config=config, parameters={}, session=session).token
-            assert session.sync_start() is not None
+            assert session.clock.sync_start() is not None
             from source_timify.timify import iso_seconds
 
-            assert iso_seconds(session.sync_start()).startswith(expected)
+            assert iso_seconds(session.clock.sync_start()).startswith(expected)
 
 
 def test_an_outage_seen_by_one_source_does_not_cut_off_another(monkeypatch):
@@ -100,7 +100,7 @@ def test_an_outage_seen_by_one_source_does_not_cut_off_another(monkeypatch):
 
     monkeypatch.setattr("source_timify.errors.time.monotonic", lambda: 1000.0)
     failing, healthy = TimifySession(), TimifySession()
-    failing.outage_since = 0.0  # this source has seen only server errors for 1,000 s
+    failing.outage.since = 0.0  # this source has seen only server errors for 1,000 s
     response = requests.Response()
     response.status_code = 503
     response.request = requests.Request("GET", f"{BASE}/v1/services", headers={"company-id": COMPANY}).prepare()
@@ -110,4 +110,4 @@ def test_an_outage_seen_by_one_source_does_not_cut_off_another(monkeypatch):
         for session in (failing, healthy)
     ]
     assert actions == [ResponseAction.FAIL, ResponseAction.RETRY]
-    assert healthy.outage_since == 1000.0 and failing.outage_since == 0.0
+    assert healthy.outage.since == 1000.0 and failing.outage.since == 0.0
