@@ -3,8 +3,8 @@
 Nothing of it is process-wide: two sources in one process (PyAirbyte in a notebook: check, fix the
 secret, check again) share no token, no refusal, no clock and no outage. SourceTimify makes one
 TimifySession and carries it in the config the CDK builds every component with (ConfigWithSession,
-cdk_workarounds.carry_in_config); a component finds it with `session_of(config)`, and components
-built outside a source make their own.
+cdk_workarounds.carry_in_config); a component finds it with `session_of(config)`, which fails on a
+config that carries none (a component built outside a source is handed a ConfigWithSession too).
 
 A TimifySession holds one small object per job, each with its own lock:
 - `tokens` (TokenStore): the access token per set of credentials (host, App ID, a digest of the App
@@ -259,8 +259,19 @@ class ConfigWithSession(dict):
         self.timify_session = session
 
 
+class NoSession(RuntimeError):
+    """A component was built with a config that carries no TimifySession."""
+
+
 def session_of(config: Any) -> TimifySession:
-    """The session `config` carries; a new one for a config built outside a source (a component
-    on its own in a unit test)."""
+    """The session `config` carries (a ConfigWithSession). A config without one means a component
+    was built outside SourceTimify's carried config: a fresh session would silently log in again and
+    keep a clock, an outage and slots of its own, so this fails instead."""
     session = getattr(config, "timify_session", None)
-    return session if isinstance(session, TimifySession) else TimifySession()
+    if not isinstance(session, TimifySession):
+        raise NoSession(
+            f"The config ({type(config).__name__}) carries no TimifySession (`timify_session`): build the "
+            "component with ConfigWithSession(config, session), as SourceTimify does for every component "
+            "(cdk_workarounds.carry_in_config), or hand it its session."
+        )
+    return session

@@ -15,6 +15,7 @@ from airbyte_cdk.test.entrypoint_wrapper import EntrypointOutput, read
 from airbyte_cdk.test.state_builder import StateBuilder
 
 from source_timify import SourceTimify
+from source_timify.session import ConfigWithSession, TimifySession
 
 APP_SECRET = "app-secret-0123456789abcdef"
 COMPANY_A = "5f0000000000000000000001"
@@ -42,6 +43,12 @@ def make_config(**overrides: Any) -> dict:
     }
     config.update(overrides)
     return {k: v for k, v in config.items() if v is not None}
+
+
+def with_session(config: Mapping[str, Any], session: Optional[TimifySession] = None) -> ConfigWithSession:
+    """`config` carrying a session, as SourceTimify hands it to every component it builds: for a
+    component built on its own (session.session_of fails on a config without one)."""
+    return ConfigWithSession(config, session if session is not None else TimifySession())
 
 
 def run_read(

@@ -10,7 +10,7 @@ from airbyte_cdk.models import FailureType
 
 from source_timify.auth import TimifyAuthenticator
 from source_timify.session import TimifySession
-from unit_tests.conftest import APP_SECRET, COMPANY_A, ENTERPRISE, days_from_today, make_config, records_of, run_read
+from unit_tests.conftest import APP_SECRET, COMPANY_A, ENTERPRISE, days_from_today, make_config, records_of, run_read, with_session
 from unit_tests.timify_responses import (
     BASE,
     appointment,
@@ -129,7 +129,7 @@ def test_missing_expires_assumes_a_short_lifetime(monkeypatch):
     monkeypatch.setattr("source_timify.auth.time.monotonic", lambda: clock[0])
     with requests_mock.Mocker() as mocker:
         tokens = Tokens(mocker, expires=None)
-        authenticator = TimifyAuthenticator(config=make_config(), parameters={})
+        authenticator = TimifyAuthenticator(config=with_session(make_config()), parameters={})
         assert authenticator.token == "Bearer access-token-0001"
         clock[0] += 269  # renewed a tenth of its lifetime early: at 270 s
         assert authenticator.token == "Bearer access-token-0001"

@@ -20,7 +20,7 @@ from source_timify.cdk_workarounds import CdkChanged
 from source_timify.incremental import CompanyCursor
 from source_timify.run import TimifyEntrypoint
 from source_timify.source import TimifyComponentFactory
-from unit_tests.conftest import days_from_today, make_config, records_of, run_read
+from unit_tests.conftest import days_from_today, make_config, records_of, run_read, with_session
 from unit_tests.timify_responses import BASE, appointment, company, error, login, page, register_list, register_login
 
 COMPANY = "5f0000000000000000000001"
@@ -179,7 +179,7 @@ def test_our_error_handler_treats_statuses_no_filter_names_as_the_cdks_own_handl
             {"type": "DefaultErrorHandler"}, CONFIG)]
     )
     assert isinstance(cdk, DefaultErrorHandler)
-    ours = OutageCutoff(config=CONFIG, parameters={})
+    ours = OutageCutoff(config=with_session(CONFIG), parameters={})
     for status in (418, 409, 200):
         assert resolution(ours, status).response_action == resolution(cdk, status).response_action, status
 

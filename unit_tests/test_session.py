@@ -111,3 +111,17 @@ def test_an_outage_seen_by_one_source_does_not_cut_off_another(monkeypatch):
     ]
     assert actions == [ResponseAction.FAIL, ResponseAction.RETRY]
     assert healthy.outage.since == 1000.0 and failing.outage.since == 0.0
+
+
+def test_a_component_built_with_a_config_that_carries_no_session_fails_naming_what_is_missing():
+    import pytest
+
+    from source_timify.errors import OutageCutoff
+    from source_timify.session import ConfigWithSession, NoSession, session_of
+
+    session = TimifySession()
+    assert session_of(ConfigWithSession(make_config(), session)) is session
+    with pytest.raises(NoSession, match="carries no TimifySession"):
+        session_of(make_config())
+    with pytest.raises(NoSession, match="ConfigWithSession"):
+        OutageCutoff(config=make_config(), parameters={})
