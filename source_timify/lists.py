@@ -4,6 +4,7 @@ companies list kept to `company_ids` (ConfiguredCompanies)."""
 
 import logging
 import threading
+import weakref
 from dataclasses import InitVar, dataclass, field
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 from urllib.parse import parse_qs, urlsplit
@@ -68,7 +69,7 @@ class TimifyPagination(PaginationStrategy):
         page_size_override: Optional[int] = None,
         stream_slice: Optional[StreamSlice] = None,
     ) -> Optional[Any]:
-        if response.__dict__.get(_LIST_CHANGED):
+        if response in LIST_CHANGED:
             return 1  # PageGuard saw the list change while it was paged: read it again
         page = int(last_page_token_value or 1)
         try:
@@ -107,9 +108,26 @@ def _is_last_page(response: requests.Response, body: Any, records: List[Any]) ->
     return len(records) < _query_int(response, "limit", 10000)
 
 
-# A list that changed while it was paged: PageGuard marks the response, and TimifyPagination
-# answers it with page 1 again instead of the next page.
-_LIST_CHANGED = "_timify_list_changed"
+class _Responses:
+    """A set of responses that holds them weakly: a response leaves it when it is freed."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._responses: "weakref.WeakSet[requests.Response]" = weakref.WeakSet()
+
+    def add(self, response: requests.Response) -> None:
+        with self._lock:
+            self._responses.add(response)
+
+    def __contains__(self, response: object) -> bool:
+        with self._lock:
+            return response in self._responses
+
+
+# The pages that showed their list changed while it was paged: PageGuard adds the page's response,
+# and TimifyPagination answers it with page 1 again instead of the next page. Each response belongs
+# to one source's read, so nothing is shared between sources.
+LIST_CHANGED = _Responses()
 MAX_LIST_READS = 4
 
 
@@ -196,7 +214,7 @@ class PageGuard(RecordExtractor):
                     del self._reads[list_key]
                     raise self._kept_changing(parts.path, company, response)
                 read.restarting = True
-                setattr(response, _LIST_CHANGED, True)
+                LIST_CHANGED.add(response)
                 logger.info(
                     f"TIMIFY's {parts.path} list{f' of company {company}' if company else ''} changed "
                     f"while it was read (page {page}); reading it again from page 1 so that no record is skipped."
@@ -281,7 +299,7 @@ class ConfiguredCompanies(PageGuard):
                 self._listed[key] = set()  # a new read, or the list read again from page 1
             listed = self._listed.setdefault(key, set())
             listed.update(company.get("id") for company in listed_here if isinstance(company, dict))
-            missing = [] if response.__dict__.get(_LIST_CHANGED) or not _is_last_page(response, body, listed_here) else [
+            missing = [] if response in LIST_CHANGED or not _is_last_page(response, body, listed_here) else [
                 company_id for company_id in wanted if company_id not in listed
             ]
             if _is_last_page(response, body, listed_here):

@@ -145,3 +145,21 @@ def test_an_unchanged_list_is_read_once(api, legacy_envelope):
     assert sorted(emitted_of_a(output)) == sorted(a["id"] for a in FIVE)
     pages_read = appointment_pages(api)
     assert sorted(pages_read) == sorted(set(pages_read))
+
+
+def test_a_page_that_showed_its_list_changed_is_remembered_beside_its_response_not_on_it():
+    import gc
+    import weakref
+
+    import requests
+
+    from source_timify.lists import LIST_CHANGED
+
+    response, other = requests.Response(), requests.Response()
+    LIST_CHANGED.add(response)
+    assert response in LIST_CHANGED and other not in LIST_CHANGED
+    assert vars(response).keys() == vars(other).keys()  # nothing written on requests' object
+    freed = weakref.ref(response)
+    del response
+    gc.collect()
+    assert freed() is None  # the mark does not keep a page in memory
