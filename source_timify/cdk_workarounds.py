@@ -8,7 +8,10 @@ runs each one through the real CDK, so a CDK upgrade that breaks one fails a tes
 | workaround | why | unnecessary once the CDK... |
 |---|---|---|
 | carry_in_config | the source's session (session.py) must reach every component, also those of the parent streams' own factory | passes source-level context to components |
-| use_component_factory | per-company cursor (incremental.CompanyCursor) | lets a manifest name a custom concurrent cursor, or a source pass its own component factory |
+| use_component_factory | per-company cursor (incremental.CompanyCursor, built by an override of the factory's private `_build_concurrent_cursor`) and every requester a PrefetchingRequester | lets a manifest name a custom concurrent cursor, or a source pass its own component factory |
+| concurrent_cursor_parts | that cursor must get the state and write its state messages where the CDK's own cursors do (the factory's private state manager and message repository) | as above |
+| extend_requester | every data request takes one of `num_workers` slots, and appointments' next pages are read ahead (page_prefetch.py) | lets a requester be extended (a send hook) rather than replaced by a CustomRequester |
+| read_stream | the custom-field definitions and `company_ids` are read outside the sync's concurrent read | offers a call that reads one stream's records |
 | limit_record_queue | a full 10,000-record queue of appointments held ~100 MB | makes the record queue's size a setting |
 | observe_queue | progress lines need the partitions, which the CDK reports nowhere | reports partition progress (or offers a hook) |
 | unwrap_check_message | CheckStream reports repr("Stream companies is not available: <reason>") | reports the reason as it was raised |
@@ -19,19 +22,25 @@ runs each one through the real CDK, so a CDK upgrade that breaks one fails a tes
 
 import ast
 import contextlib
+import inspect
 import logging
 import queue
 import re
 import weakref
-from typing import Any, Callable, Iterator, List, Mapping
+from typing import Any, Callable, Iterable, Iterator, List, Mapping, NamedTuple, Optional, Type, TypeVar
 
 import orjson
 import requests
 from airbyte_cdk.entrypoint import AirbyteEntrypoint
-from airbyte_cdk.models import AirbyteMessage, Type
+from airbyte_cdk.models import AirbyteMessage
+from airbyte_cdk.models import Type as MessageType
+from airbyte_cdk.sources.connector_state_manager import ConnectorStateManager
 from airbyte_cdk.sources.declarative.parsers.model_to_component_factory import ModelToComponentFactory
+from airbyte_cdk.sources.declarative.requesters.http_requester import HttpRequester
+from airbyte_cdk.sources.message import MessageRepository
 
 RECORD_QUEUE_SIZE = 2_000
+R = TypeVar("R", bound=HttpRequester)
 _UNAVAILABLE = re.compile(r"^Stream \w+ is not available: (.+)$", re.S)
 
 
@@ -55,10 +64,68 @@ def carry_in_config(source: Any, wrap: Callable[[Mapping[str, Any]], Mapping[str
         source._config = wrap(source._config)
 
 
+def _accepts_every_call_of(ours: Callable[..., Any], theirs: Callable[..., Any]) -> bool:
+    """Whether `ours` accepts every call `theirs` does: each of its parameters by name (or through
+    *args/**kwargs), and requires none it does not know."""
+    mine, cdk = inspect.signature(ours).parameters, inspect.signature(theirs).parameters
+    var_positional = any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in mine.values())
+    var_keyword = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in mine.values())
+    for name, parameter in cdk.items():
+        if parameter.kind is inspect.Parameter.VAR_POSITIONAL:
+            accepted = var_positional
+        elif parameter.kind is inspect.Parameter.VAR_KEYWORD:
+            accepted = var_keyword
+        elif name in mine:
+            accepted = True
+        elif parameter.kind is inspect.Parameter.KEYWORD_ONLY:
+            accepted = var_keyword
+        elif parameter.kind is inspect.Parameter.POSITIONAL_ONLY:
+            accepted = var_positional
+        else:  # a parameter the CDK passes by name or by position
+            accepted = var_keyword or var_positional
+        if not accepted:
+            return False
+    variadic = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    return all(
+        name in cdk for name, p in mine.items() if p.default is inspect.Parameter.empty and p.kind not in variadic
+    )
+
+
+def _swap_class(obj: Any, cdk_class: type, subclass: type, workaround: str, overrides: Optional[Iterable[str]] = None) -> None:
+    """Make `obj`, built by the CDK as a `cdk_class`, a `subclass`: one that adds methods and class
+    attributes but no state its constructor would have to set up. Guarded: `obj` must be exactly a
+    `cdk_class`; each method the subclass overrides (`overrides`; all of its methods when None)
+    must still exist in the CDK and take the calls the CDK's takes; and a method it adds must not
+    have appeared in the CDK since (it would override it unnoticed)."""
+    if type(obj) is not cdk_class:
+        raise CdkChanged(workaround, f"the CDK built a {type(obj).__name__}, not a {cdk_class.__name__}")
+    if not issubclass(subclass, cdk_class):
+        raise TypeError(f"{subclass.__name__} must subclass {cdk_class.__name__}")
+    for name in ("__init__", "__post_init__", "__slots__"):
+        if name in vars(subclass):
+            raise TypeError(f"{subclass.__name__} must not define {name}: the object it adopts is already built")
+    overridden = None if overrides is None else set(overrides)
+    for name in vars(subclass):
+        method = getattr(subclass, name)
+        if name.startswith("__") or not callable(method):
+            continue
+        cdk_method = getattr(cdk_class, name, None)
+        if overridden is None or name in overridden:
+            if cdk_method is None:
+                raise CdkChanged(workaround, f"{cdk_class.__name__} has no method {name} to override")
+            if not _accepts_every_call_of(method, cdk_method):
+                raise CdkChanged(workaround, f"{cdk_class.__name__}.{name} now takes {inspect.signature(cdk_method)}")
+        elif cdk_method is not None:
+            raise CdkChanged(workaround, f"{cdk_class.__name__} now has a {name} of its own, which {subclass.__name__}'s would override")
+    obj.__class__ = subclass
+
+
 def use_component_factory(source: Any, factory_class: type) -> None:
     """Swap the class of the component factory `source` built for `factory_class`, a subclass that
-    only adds methods. The CDK builds its factory inside the source's __init__ (wired to the
-    queue, message repository and state manager it makes there) and takes none from outside.
+    only overrides methods (source.TimifyComponentFactory: `create_http_requester`, and the private
+    `_build_concurrent_cursor`; each guarded to exist still with the parameters it has now). The
+    CDK builds its factory inside the source's __init__ (wired to the queue, message repository and
+    state manager it makes there) and takes none from outside.
     Its table of constructors (PYDANTIC_MODEL_TO_CONSTRUCTOR) holds methods bound when it was
     built: the entries of the overridden ones are bound again to the subclass's."""
     factory = getattr(source, "_constructor", None)
@@ -66,10 +133,7 @@ def use_component_factory(source: Any, factory_class: type) -> None:
         raise CdkChanged("use_component_factory", f"the source's `_constructor` is a {type(factory).__name__}, not a ModelToComponentFactory")
     if not issubclass(factory_class, ModelToComponentFactory):
         raise TypeError(f"{factory_class.__name__} must subclass ModelToComponentFactory")
-    for name in vars(factory_class):
-        if callable(getattr(factory_class, name)) and not name.startswith("__") and not hasattr(ModelToComponentFactory, name):
-            raise CdkChanged("use_component_factory", f"ModelToComponentFactory has no method {name} to override")
-    factory.__class__ = factory_class
+    _swap_class(factory, ModelToComponentFactory, factory_class, "use_component_factory")
     table = getattr(factory, "PYDANTIC_MODEL_TO_CONSTRUCTOR", None)
     if not isinstance(table, dict):
         raise CdkChanged("use_component_factory", "the factory has no PYDANTIC_MODEL_TO_CONSTRUCTOR table")
@@ -77,6 +141,50 @@ def use_component_factory(source: Any, factory_class: type) -> None:
         name = getattr(getattr(constructor, "__func__", None), "__name__", None)
         if name in vars(factory_class):
             table[model] = getattr(factory, name)
+
+
+class CursorParts(NamedTuple):
+    """What the CDK's factory hands the concurrent cursors it builds itself."""
+
+    stream_state: Mapping[str, Any]
+    message_repository: MessageRepository
+    connector_state_manager: ConnectorStateManager
+
+
+def concurrent_cursor_parts(factory: Any, stream_name: str) -> CursorParts:
+    """The stream's state, the message repository and the state manager of the CDK's component
+    factory (its private `_connector_state_manager` and `_message_repository`), for a cursor of
+    ours built where the factory builds its own (TimifyComponentFactory._build_concurrent_cursor):
+    the cursor's state messages must go where the CDK's would, or the sync would emit none."""
+    manager = getattr(factory, "_connector_state_manager", None)
+    repository = getattr(factory, "_message_repository", None)
+    if not isinstance(manager, ConnectorStateManager):
+        raise CdkChanged("concurrent_cursor_parts", "the factory has no `_connector_state_manager` (a ConnectorStateManager)")
+    if not isinstance(repository, MessageRepository):
+        raise CdkChanged("concurrent_cursor_parts", "the factory has no `_message_repository` (a MessageRepository)")
+    return CursorParts(manager.get_stream_state(stream_name, None), repository, manager)
+
+
+def extend_requester(requester: HttpRequester, requester_class: Type[R]) -> R:
+    """Make an HttpRequester the CDK's factory built a `requester_class` (page_prefetch.
+    PrefetchingRequester), which overrides `send_request` only. The factory builds the requester
+    with its authenticator, error handler and request options; a manifest's CustomRequester would
+    replace all of that, not extend it."""
+    _swap_class(requester, HttpRequester, requester_class, "extend_requester", overrides=("send_request",))
+    return requester  # type: ignore[return-value]
+
+
+def read_stream(stream: Any) -> Iterator[Any]:
+    """Every record of a stream the CDK built, read at once, outside the CDK's concurrent read:
+    the customers' custom-field definitions (custom_fields.py) and every `company_ids` entry at
+    check (source.py). The CDK has no call that reads one stream: its partitions are generated
+    and read by hand (AbstractStream.generate_partitions, Partition.read), one after another."""
+    if not callable(getattr(stream, "generate_partitions", None)):
+        raise CdkChanged("read_stream", f"a {type(stream).__name__} has no generate_partitions()")
+    for partition in stream.generate_partitions():
+        if not callable(getattr(partition, "read", None)):
+            raise CdkChanged("read_stream", f"a {type(partition).__name__} has no read()")
+        yield from partition.read()
 
 
 def _record_queue(source: Any, workaround: str) -> queue.Queue:
@@ -127,7 +235,7 @@ def record_to_string(message: AirbyteMessage) -> str:
     """RECORD messages serialised with their null fields kept (`"externalId": null` reached the
     destination as a missing value); every other message goes through the CDK's serialiser."""
     record = message.record
-    if message.type != Type.RECORD or record is None or record.meta or record.file_reference:
+    if message.type != MessageType.RECORD or record is None or record.meta or record.file_reference:
         return _cdk_message_to_string(message)
     body = {"stream": record.stream, "data": record.data, "emitted_at": record.emitted_at}
     if record.namespace is not None:

@@ -31,6 +31,7 @@ from airbyte_cdk.sources.declarative.schema.schema_loader import SchemaLoader
 from airbyte_cdk.sources.declarative.transformations import RecordTransformation
 from airbyte_cdk.sources.types import Config, StreamSlice, StreamState
 
+from source_timify import cdk_workarounds
 from source_timify.session import session_of
 
 logger = logging.getLogger("airbyte")
@@ -242,10 +243,7 @@ class ColumnPlan:
 
 def read_definitions(stream: Any) -> List[Mapping[str, Any]]:
     """Every record of the definitions stream (one list per company, or the enterprise's)."""
-    out = []
-    for partition in stream.generate_partitions():
-        out.extend(dict(record.data) for record in partition.read())
-    return out
+    return [dict(record.data) for record in cdk_workarounds.read_stream(stream)]
 
 
 @dataclass

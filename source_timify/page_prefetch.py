@@ -30,6 +30,7 @@ from typing import Any, Mapping, Optional
 import requests
 from airbyte_cdk.sources.declarative.requesters.http_requester import HttpRequester
 
+from source_timify import cdk_workarounds
 from source_timify.read_ahead import ListKey, Prefetch
 from source_timify.session import TimifySession, session_of
 from source_timify.timify import total_pages
@@ -55,9 +56,9 @@ class PrefetchingRequester(HttpRequester):
 
     @classmethod
     def adopt(cls, requester: HttpRequester, prefetch_pages: bool) -> "PrefetchingRequester":
-        requester.__class__ = cls
-        requester._prefetch_pages = prefetch_pages  # type: ignore[attr-defined]
-        return requester  # type: ignore[return-value]
+        adopted = cdk_workarounds.extend_requester(requester, cls)
+        adopted._prefetch_pages = prefetch_pages
+        return adopted
 
     def _session(self) -> TimifySession:
         return session_of(self.config)

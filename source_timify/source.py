@@ -1,5 +1,6 @@
 """The TIMIFY source: the declarative manifest next to this file, loaded by absolute path."""
 
+import importlib
 import logging
 from pathlib import Path
 from typing import Any, Iterator, List, Mapping, Optional
@@ -40,17 +41,22 @@ class TimifyComponentFactory(ModelToComponentFactory):
         return PrefetchingRequester.adopt(requester, bool((model.parameters or {}).get("prefetch_pages")))
 
     def _build_concurrent_cursor(self, model: Any, stream_slicer: Optional[PartitionRouter], config: Config) -> Cursor:
+        """The CDK's concurrent cursor, or the one the stream's `cursor_class` names (a private
+        method of the CDK's: cdk_workarounds.use_component_factory guards that it still exists with
+        these parameters, and concurrent_cursor_parts hands over what the CDK's cursors get)."""
         parameters = (model.incremental_sync.parameters if model.incremental_sync else None) or {}
         if not parameters.get("cursor_class"):
             return super()._build_concurrent_cursor(model, stream_slicer, config)
-        cursor_class = self._get_class_from_fully_qualified_class_name(parameters["cursor_class"])
+        module, _, name = str(parameters["cursor_class"]).rpartition(".")
+        cursor_class = getattr(importlib.import_module(module), name)
+        parts = cdk_workarounds.concurrent_cursor_parts(self, model.name)
         return cursor_class(
             stream_name=model.name,
             partition_router=stream_slicer,
             config=config,
-            stream_state=self._connector_state_manager.get_stream_state(model.name, None),
-            message_repository=self._message_repository,
-            connector_state_manager=self._connector_state_manager,
+            stream_state=parts.stream_state,
+            message_repository=parts.message_repository,
+            connector_state_manager=parts.connector_state_manager,
             cursor_field=model.incremental_sync.cursor_field,
             lookback_seconds=parameters.get("lookback_seconds", 300),
             track_cancellations=bool(parameters.get("track_cancellations")),
@@ -142,9 +148,8 @@ class SourceTimify(YamlDeclarativeSource):
         against the whole list (ConfiguredCompanies fails on one it did not list)."""
         companies = next(stream for stream in streams if stream.name == "companies")
         try:
-            for partition in companies.generate_partitions():
-                for _ in partition.read():
-                    pass
+            for _ in cdk_workarounds.read_stream(companies):
+                pass
         except AirbyteTracedException as error:
             return AirbyteConnectionStatus(status=Status.FAILED, message=error.message)
         return AirbyteConnectionStatus(status=Status.SUCCEEDED)

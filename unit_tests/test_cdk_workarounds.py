@@ -14,10 +14,14 @@ from airbyte_cdk.entrypoint import AirbyteEntrypoint
 from airbyte_cdk.models import Status, SyncMode
 from airbyte_cdk.test.catalog_builder import CatalogBuilder
 from airbyte_cdk.test.entrypoint_wrapper import read
+from airbyte_cdk.test.state_builder import StateBuilder
+from airbyte_cdk.sources.declarative.parsers.model_to_component_factory import ModelToComponentFactory
+from airbyte_cdk.sources.declarative.requesters.http_requester import HttpRequester
 
 from source_timify import SourceTimify, cdk_workarounds
 from source_timify.cdk_workarounds import CdkChanged
 from source_timify.incremental import CompanyCursor
+from source_timify.page_prefetch import PrefetchingRequester
 from source_timify.run import TimifyEntrypoint
 from source_timify.source import TimifyComponentFactory
 from unit_tests.conftest import days_from_today, make_config, records_of, run_read, with_session
@@ -190,3 +194,78 @@ def test_the_factory_s_constructor_table_calls_the_overridden_methods():
     factory = SourceTimify(config=make_config())._constructor
     constructor = factory.PYDANTIC_MODEL_TO_CONSTRUCTOR[HttpRequesterModel]
     assert constructor.__func__ is TimifyComponentFactory.create_http_requester
+
+
+def test_use_component_factory_fails_loudly_when_a_private_method_it_overrides_takes_other_parameters():
+    class OtherSignature(ModelToComponentFactory):
+        def _build_concurrent_cursor(self, model):  # the CDK's takes (model, stream_slicer, config)
+            pass
+
+    source = SourceTimify(config=CONFIG)
+    source._constructor.__class__ = ModelToComponentFactory  # back to the CDK's class
+    with pytest.raises(CdkChanged, match="_build_concurrent_cursor now takes"):
+        cdk_workarounds.use_component_factory(source, OtherSignature)
+
+
+def test_concurrent_cursor_parts_hand_the_per_company_cursor_the_factory_s_state_and_repository():
+    state = StateBuilder().with_stream_state("appointments", {"companies": {COMPANY: {"updatedAt": "2026-02-01T00:00:00Z"}}}).build()
+    source = SourceTimify(config=CONFIG, state=state)
+    appointments = next(stream for stream in source.streams(CONFIG) if stream.name == "appointments")
+    factory = source._constructor
+    parts = cdk_workarounds.concurrent_cursor_parts(factory, "appointments")
+    assert parts.connector_state_manager is factory._connector_state_manager
+    assert parts.message_repository is factory._message_repository
+    assert parts.stream_state["companies"][COMPANY] == {"updatedAt": "2026-02-01T00:00:00Z"}
+    assert isinstance(appointments.cursor, CompanyCursor)
+    assert appointments.cursor.state["companies"][COMPANY] == {"updatedAt": "2026-02-01T00:00:00Z"}
+    with pytest.raises(CdkChanged, match="concurrent_cursor_parts"):
+        cdk_workarounds.concurrent_cursor_parts(types.SimpleNamespace(_message_repository=parts.message_repository), "appointments")
+
+
+def test_extend_requester_makes_every_requester_the_factory_builds_a_prefetching_one():
+    import gc
+
+    source = SourceTimify(config=CONFIG)
+    source.streams(CONFIG)
+    requesters = [o for o in gc.get_objects() if isinstance(o, HttpRequester) and getattr(o.config, "timify_session", None) is source._session]
+    assert all(type(requester) is PrefetchingRequester for requester in requesters if requester.name != "companies")
+    # The companies stream's own, and those of the parent streams, which the CDK builds with a
+    # factory of its own (outside the slots: page_prefetch.py).
+    assert {type(requester) for requester in requesters if requester.name == "companies"} == {PrefetchingRequester, HttpRequester}
+    assert [r.name for r in requesters if isinstance(r, PrefetchingRequester) and r._prefetch_pages] == ["appointments"]
+
+
+def _cdk_requester():
+    return HttpRequester(name="services", url_base=BASE, path="/v1/services", config=with_session(CONFIG), parameters={})
+
+
+def test_extend_requester_fails_loudly_when_the_cdk_builds_another_requester():
+    with pytest.raises(CdkChanged, match="extend_requester"):
+        cdk_workarounds.extend_requester(types.SimpleNamespace(), PrefetchingRequester)
+
+
+def test_extend_requester_fails_loudly_when_send_request_takes_other_parameters_or_a_helper_name_is_taken():
+    class NarrowSend(HttpRequester):
+        def send_request(self, stream_slice):
+            pass
+
+    class TakenName(HttpRequester):
+        def get_url_base(self, **kwargs):  # a method of the CDK's, not declared as an override
+            pass
+
+    with pytest.raises(CdkChanged, match="send_request now takes"):
+        cdk_workarounds.extend_requester(_cdk_requester(), NarrowSend)
+    with pytest.raises(CdkChanged, match="get_url_base"):
+        cdk_workarounds.extend_requester(_cdk_requester(), TakenName)
+    assert type(cdk_workarounds.extend_requester(_cdk_requester(), PrefetchingRequester)) is PrefetchingRequester
+
+
+def test_read_stream_reads_every_record_of_a_stream_the_cdk_built():
+    with requests_mock.Mocker() as mocker:
+        register_login(mocker)
+        register_list(mocker, "/v1/companies", [company(COMPANY), company("5f0000000000000000000002")], limit=2)
+        companies = next(stream for stream in SourceTimify(config=CONFIG).streams(CONFIG) if stream.name == "companies")
+        records = [record.data["id"] for record in cdk_workarounds.read_stream(companies)]
+    assert records == [COMPANY, "5f0000000000000000000002"]
+    with pytest.raises(CdkChanged, match="read_stream"):
+        list(cdk_workarounds.read_stream(types.SimpleNamespace()))
