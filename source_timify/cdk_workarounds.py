@@ -91,7 +91,9 @@ def _accepts_every_call_of(ours: Callable[..., Any], theirs: Callable[..., Any])
     )
 
 
-def _swap_class(obj: Any, cdk_class: type, subclass: type, workaround: str, overrides: Optional[Iterable[str]] = None) -> None:
+def _swap_class(
+    obj: Any, cdk_class: type, subclass: type, workaround: str, overrides: Optional[Iterable[str]] = None
+) -> None:
     """Make `obj`, built by the CDK as a `cdk_class`, a `subclass`: one that adds methods and class
     attributes but no state its constructor would have to set up. Guarded: `obj` must be exactly a
     `cdk_class`; each method the subclass overrides (`overrides`; all of its methods when None)
@@ -116,7 +118,10 @@ def _swap_class(obj: Any, cdk_class: type, subclass: type, workaround: str, over
             if not _accepts_every_call_of(method, cdk_method):
                 raise CdkChanged(workaround, f"{cdk_class.__name__}.{name} now takes {inspect.signature(cdk_method)}")
         elif cdk_method is not None:
-            raise CdkChanged(workaround, f"{cdk_class.__name__} now has a {name} of its own, which {subclass.__name__}'s would override")
+            raise CdkChanged(
+                workaround,
+                f"{cdk_class.__name__} now has a {name} of its own, which {subclass.__name__}'s would override",
+            )
     obj.__class__ = subclass
 
 
@@ -159,7 +164,7 @@ def concurrent_cursor_parts(factory: Any, stream_name: str) -> CursorParts:
     manager = getattr(factory, "_connector_state_manager", None)
     repository = getattr(factory, "_message_repository", None)
     if not isinstance(manager, ConnectorStateManager):
-        raise CdkChanged("concurrent_cursor_parts", "the factory has no `_connector_state_manager` (a ConnectorStateManager)")
+        raise CdkChanged("concurrent_cursor_parts", "the factory has no `_connector_state_manager` (a state manager)")
     if not isinstance(repository, MessageRepository):
         raise CdkChanged("concurrent_cursor_parts", "the factory has no `_message_repository` (a MessageRepository)")
     return CursorParts(manager.get_stream_state(stream_name, None), repository, manager)

@@ -36,7 +36,8 @@ class CompanyPartitions(PartitionRouter):
     session: Optional[TimifySession] = None  # the config's (session_of) unless given
 
     def stream_slices(self) -> Iterable[StreamSlice]:
-        listed = (self.session or session_of(self.config)).per_sync.once(ONCE_PER_SYNC_KEY, lambda: list(self.companies.stream_slices()))
+        session = self.session or session_of(self.config)
+        listed = session.per_sync.once(ONCE_PER_SYNC_KEY, lambda: list(self.companies.stream_slices()))
         return iter(listed)
 
     def get_request_params(self, *args: Any, **kwargs: Any) -> Mapping[str, Any]:

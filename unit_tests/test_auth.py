@@ -10,7 +10,9 @@ from airbyte_cdk.models import FailureType
 
 from source_timify.auth import TimifyAuthenticator
 from source_timify.session import TimifySession
-from unit_tests.conftest import APP_SECRET, COMPANY_A, ENTERPRISE, days_from_today, make_config, records_of, run_read, with_session
+from unit_tests.conftest import (
+    APP_SECRET, COMPANY_A, ENTERPRISE, days_from_today, make_config, records_of, run_read, with_session,
+)
 from unit_tests.timify_responses import (
     BASE,
     appointment,

@@ -208,18 +208,20 @@ def test_use_component_factory_fails_loudly_when_a_private_method_it_overrides_t
 
 
 def test_concurrent_cursor_parts_hand_the_per_company_cursor_the_factory_s_state_and_repository():
-    state = StateBuilder().with_stream_state("appointments", {"companies": {COMPANY: {"updatedAt": "2026-02-01T00:00:00Z"}}}).build()
+    entry = {"updatedAt": "2026-02-01T00:00:00Z"}
+    state = StateBuilder().with_stream_state("appointments", {"companies": {COMPANY: entry}}).build()
     source = SourceTimify(config=CONFIG, state=state)
     appointments = next(stream for stream in source.streams(CONFIG) if stream.name == "appointments")
     factory = source._constructor
     parts = cdk_workarounds.concurrent_cursor_parts(factory, "appointments")
     assert parts.connector_state_manager is factory._connector_state_manager
     assert parts.message_repository is factory._message_repository
-    assert parts.stream_state["companies"][COMPANY] == {"updatedAt": "2026-02-01T00:00:00Z"}
+    assert parts.stream_state["companies"][COMPANY] == entry
     assert isinstance(appointments.cursor, CompanyCursor)
-    assert appointments.cursor.state["companies"][COMPANY] == {"updatedAt": "2026-02-01T00:00:00Z"}
+    assert appointments.cursor.state["companies"][COMPANY] == entry
     with pytest.raises(CdkChanged, match="concurrent_cursor_parts"):
-        cdk_workarounds.concurrent_cursor_parts(types.SimpleNamespace(_message_repository=parts.message_repository), "appointments")
+        no_state_manager = types.SimpleNamespace(_message_repository=parts.message_repository)
+        cdk_workarounds.concurrent_cursor_parts(no_state_manager, "appointments")
 
 
 def test_extend_requester_makes_every_requester_the_factory_builds_a_prefetching_one():
@@ -227,16 +229,21 @@ def test_extend_requester_makes_every_requester_the_factory_builds_a_prefetching
 
     source = SourceTimify(config=CONFIG)
     source.streams(CONFIG)
-    requesters = [o for o in gc.get_objects() if isinstance(o, HttpRequester) and getattr(o.config, "timify_session", None) is source._session]
+    requesters = [
+        o for o in gc.get_objects()
+        if isinstance(o, HttpRequester) and getattr(o.config, "timify_session", None) is source._session
+    ]
     assert all(type(requester) is PrefetchingRequester for requester in requesters if requester.name != "companies")
     # The companies stream's own, and those of the parent streams, which the CDK builds with a
     # factory of its own (outside the slots: page_prefetch.py).
-    assert {type(requester) for requester in requesters if requester.name == "companies"} == {PrefetchingRequester, HttpRequester}
+    assert {type(r) for r in requesters if r.name == "companies"} == {PrefetchingRequester, HttpRequester}
     assert [r.name for r in requesters if isinstance(r, PrefetchingRequester) and r._prefetch_pages] == ["appointments"]
 
 
 def _cdk_requester():
-    return HttpRequester(name="services", url_base=BASE, path="/v1/services", config=with_session(CONFIG), parameters={})
+    return HttpRequester(
+        name="services", url_base=BASE, path="/v1/services", config=with_session(CONFIG), parameters={}
+    )
 
 
 def test_extend_requester_fails_loudly_when_the_cdk_builds_another_requester():
