@@ -16,6 +16,7 @@ from airbyte_cdk.utils.airbyte_secrets_utils import add_to_secrets
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from source_timify.cdk_workarounds import parse_json_once
+from source_timify.client import Retries, TimifyClient
 from source_timify.session import TimifySession, credentials_key, session_of
 from source_timify.timify import APP_OVERVIEW, base_url, config_error, error_text
 
@@ -44,15 +45,6 @@ def _login_field(payload: Any, key: str) -> Any:
         return payload[key]
     data = payload.get("data") if isinstance(payload, dict) else None
     return data.get(key) if isinstance(data, dict) else None
-
-
-def _never_connected(error: requests.exceptions.RequestException) -> bool:
-    """No connection was made: refused, a name that does not resolve, or no answer to connect
-    (a connection made and then cut off is another failure, retried with the usual back-off)."""
-    if isinstance(error, requests.exceptions.ConnectTimeout):
-        return True
-    reason = getattr(error.args[0], "reason", None) if error.args else None  # urllib3's MaxRetryError
-    return any(cls.__name__ == "NewConnectionError" for cls in type(reason).__mro__)
 
 
 @dataclass
@@ -164,31 +156,16 @@ class TimifyAuthenticator(DeclarativeAuthenticator):
     def _exchange(self) -> str:
         url = f"{self._host}/v1/auth/token"
         body = {"appid": self.config.get("app_id"), "appsecret": self.config.get("app_secret")}
-        response = None
-        attempt = not_connected = 0
-        while attempt < int(self.login_attempts):
-            try:
-                response = requests.post(
-                    url,
-                    json=body,
-                    headers={"accept": "application/json"},
-                    timeout=(float(self.connect_timeout_seconds), float(self.login_timeout_seconds)),
-                )
-            except requests.exceptions.RequestException as error:
-                if _never_connected(error):
-                    not_connected += 1
-                    if not_connected >= int(self.connect_attempts):
-                        raise self._unreachable(error) from None
-                    time.sleep(0.5 * 2 ** (not_connected - 1))
-                    continue
-                if attempt + 1 == int(self.login_attempts):
-                    raise self._unreachable(error) from None
-            else:
-                if response.status_code != 429 and response.status_code < 500:
-                    break
-            time.sleep(min(2**attempt, 30))
-            attempt += 1
-        assert response is not None
+        outcome = self._client().send(
+            "POST",
+            url,
+            json=body,
+            headers={"accept": "application/json"},
+            timeout=(float(self.connect_timeout_seconds), float(self.login_timeout_seconds)),
+        )
+        response = outcome.response
+        if response is None:
+            raise self._unreachable(outcome.error) from None
         said = error_text(response)
         timify_said = f" (TIMIFY said: {said})" if said else ""
         if response.status_code in (400, 401, 403):
@@ -231,7 +208,22 @@ class TimifyAuthenticator(DeclarativeAuthenticator):
         logger.info(f"Logged in to TIMIFY; the access token is valid for {lifetime} s.")
         return access_token
 
-    def _unreachable(self, error: Exception) -> AirbyteTracedException:
+    def _client(self) -> TimifyClient:
+        """The login's client (client.py says why it takes no request slot and does not move the
+        outage clock): a 401 is its answer, `Retry-After` is not read, a 5xx on the last try is
+        still waited after; a host that takes no connection is tried `connect_attempts` times."""
+        retries = Retries(
+            attempts=int(self.login_attempts),
+            retry_after=False,
+            relogin_on_401=False,
+            retry_unreadable=False,
+            connect_attempts=int(self.connect_attempts),
+            wait_after_last_no_answer=False,
+            moves_outage_clock=False,
+        )
+        return TimifyClient(self.session, retries=retries, slots=False)
+
+    def _unreachable(self, error: Optional[Exception]) -> AirbyteTracedException:
         host = urlsplit(self._host).netloc
         return config_error(
             f"Could not reach TIMIFY at {host}: check `subdomain` (default api), `base_url` "

@@ -16,10 +16,10 @@ import time
 import zlib
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Set, Tuple
 
-import requests
 from airbyte_cdk.models import AirbyteMessage, AirbyteRecordMessage, Type
 
 from source_timify.auth import TimifyAuthenticator
+from source_timify.client import Retries, TimifyClient
 from source_timify.timify import DELETED_AT, base_url, error_text, iso_seconds
 from source_timify.session import TimifySession
 
@@ -176,30 +176,22 @@ class CancelledAppointments:
         url = f"{base_url(self._config)}/v1/appointments"
         params = {"ids": ",".join(ids), "page": 1, "limit": len(ids)}
         headers = {"company-id": company, "accept": "application/json"}
-        refreshed = False
-        for attempt in range(LOOKUP_ATTEMPTS):
+        # The client's rules, except that a 200 whose `data` is not a list is an answer (not
+        # asked again), and the last failed try is still waited after, as it always was.
+        retries = Retries(attempts=LOOKUP_ATTEMPTS, retry_unreadable=False)
+        response = TimifyClient(self._session, authenticator, retries).send(
+            "GET", url, params=params, headers=headers, timeout=60
+        ).response
+        if response is not None and response.status_code == 200:
             try:
-                response = requests.get(url, params=params, headers=headers, auth=authenticator, timeout=60)
-            except requests.exceptions.RequestException:
-                response = None
-            if response is not None and response.status_code == 401 and not refreshed:
-                refreshed = True
-                authenticator.refresh_and_set_access_token()
-                continue
-            if response is not None and response.status_code == 200:
-                try:
-                    data = response.json().get("data")
-                except Exception:
-                    data = None
-                if isinstance(data, list):
-                    return {
-                        record["id"]: str(record.get("startDate") or "")[:10]
-                        for record in data if isinstance(record, dict) and "id" in record
-                    }
-            if response is not None and response.status_code not in (429,) and response.status_code < 500:
-                break
-            retry_after = response.headers.get("Retry-After") if response is not None else None
-            time.sleep(float(retry_after) if retry_after and retry_after.isdigit() else min(2 ** attempt, 30))
+                data = response.json().get("data")
+            except Exception:
+                data = None
+            if isinstance(data, list):
+                return {
+                    record["id"]: str(record.get("startDate") or "")[:10]
+                    for record in data if isinstance(record, dict) and "id" in record
+                }
         said = error_text(response)
         status = f"HTTP {response.status_code}{': ' + said if said else ''}" if response is not None else "no answer"
         logger.warning(

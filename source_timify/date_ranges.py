@@ -8,15 +8,14 @@
 """
 
 import logging
-import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterable, List, Mapping, Optional, Tuple, Union
 
-import requests
 from airbyte_cdk.sources.types import StreamSlice
 
 from source_timify.auth import TimifyAuthenticator
+from source_timify.client import Retries, TimifyClient, unreadable
 from source_timify.company_partitions import CompanyPartitions
 from source_timify.session import session_of
 from source_timify.timify import as_iso_seconds, base_url, error_text
@@ -24,7 +23,7 @@ from source_timify.timify import as_iso_seconds, base_url, error_text
 logger = logging.getLogger("airbyte")
 
 DEFAULT_HISTORY_DAYS = 730  # only for a company record without createdAt
-PROBE_ATTEMPTS = 5  # the window-width probe's tries through 429s and 5xx
+PROBE_ATTEMPTS = 5  # the window-width probe's tries through 429s, 5xx and unreadable 200s
 DEFAULT_LOOKAHEAD_DAYS = 365  # `lookahead_days` left out of the config (the spec's default)
 
 
@@ -63,17 +62,6 @@ def windows(start: date, end: date, window_days: int) -> List[Tuple[date, date]]
         result.append((start, window_end))
         start = window_end + timedelta(days=1)
     return result
-
-
-def _unreadable(response: requests.Response) -> bool:
-    """A 200 whose body is not a TIMIFY envelope with `data` (the manifest retries those too)."""
-    if response.status_code != 200:
-        return False
-    try:
-        body = response.json()
-    except Exception:
-        return True
-    return not isinstance(body, dict) or "data" not in body
 
 
 @dataclass
@@ -136,26 +124,14 @@ class CompanyDateRange(CompanyPartitions):
         params = {"from_date": from_date.isoformat(), "to_date": to_date.isoformat(), "timezone": "UTC", "page": 1, "limit": 1}
         headers = {"company-id": str(company_id), "accept": "application/json"}
         days = (to_date - from_date).days + 1
-        response, refreshed = None, False
-        for attempt in range(PROBE_ATTEMPTS):
-            try:
-                response = requests.get(
-                    f"{base_url(self.config)}{self.probe_path}", params=params, headers=headers, auth=authenticator, timeout=60
-                )
-            except Exception:  # no answer (network, a test double without this URL): the narrow windows
-                response = None
-                break
-            if response.status_code == 401 and not refreshed:  # a token that just expired
-                refreshed = True
-                authenticator.refresh_and_set_access_token()
-                continue
-            if response.status_code != 429 and response.status_code < 500 and not _unreadable(response):
-                break
-            # rate limited, a server error or an unreadable 200 (truncated or malformed JSON, which
-            # says nothing about the window): wait as TIMIFY asks (or back off) and ask again
-            retry_after = response.headers.get("Retry-After")
-            time.sleep(float(retry_after) if retry_after and retry_after.isdigit() else min(2**attempt, 30))
-        if response is not None and response.status_code == 200 and not _unreadable(response):
+        # The client's rules, with no retry after no answer (network, a test double without this
+        # URL: the narrow windows) and anything raised while sending taken for no answer; a 5xx or
+        # a malformed 200 on the last try is still waited after, as it always was.
+        retries = Retries(attempts=PROBE_ATTEMPTS, no_answer=lambda error: True, retry_no_answer=False)
+        response = TimifyClient(session, authenticator, retries).send(
+            "GET", f"{base_url(self.config)}{self.probe_path}", params=params, headers=headers, timeout=60
+        ).response
+        if response is not None and response.status_code == 200 and not unreadable(response):
             logger.info(f"Appointment windows: TIMIFY accepts {days}-day windows on {self.probe_path}; "
                         f"appointments are read {self._window_days} days at a time.")
             return self._window_days

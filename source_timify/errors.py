@@ -45,24 +45,34 @@ class OutageCutoff(DefaultErrorHandler):
             not isinstance(response_or_exception, requests.Response)
             or response_or_exception.status_code >= 500
         )
-        now = time.monotonic()
-        outage = self.session.outage
-        if not server_failed:
-            if resolution.response_action == ResponseAction.SUCCESS:
-                outage.ended()
+        lasted = outage_lasted(self.session, server_failed, resolution.response_action == ResponseAction.SUCCESS)
+        if lasted is None or lasted < self._outage_seconds:
             return resolution
-        lasted = outage.failed(now)
-        if lasted < self._outage_seconds:
-            return resolution
-        message = (
-            f"TIMIFY has answered only with server errors or not at all for {int(lasted)} s, so "
-            "the sync stopped; run it again later: the next sync resumes from the last complete one."
-        )
+        message = outage_message(lasted)
         return ErrorResolution(
             response_action=ResponseAction.FAIL,
             failure_type=FailureType.transient_error,
             error_message=message,
         )
+
+
+def outage_lasted(session: TimifySession, server_failed: bool, succeeded: bool) -> Optional[float]:
+    """The outage clock, for the streams' error handler and the TIMIFY client alike: a server
+    error or no answer (`server_failed`) starts it, an answer that succeeded stops it, anything
+    else (a 429, a 4xx) leaves it as it is. How long the outage has lasted after a server
+    failure, None otherwise."""
+    if not server_failed:
+        if succeeded:
+            session.outage.ended()
+        return None
+    return session.outage.failed(time.monotonic())
+
+
+def outage_message(lasted: float) -> str:
+    return (
+        f"TIMIFY has answered only with server errors or not at all for {int(lasted)} s, so "
+        "the sync stopped; run it again later: the next sync resumes from the last complete one."
+    )
 
 
 TIMIFY_MESSAGE = "{timify_message}"

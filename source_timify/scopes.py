@@ -10,7 +10,6 @@ which names the scope.
 """
 
 import logging
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
@@ -21,6 +20,7 @@ from airbyte_cdk.sources.declarative.interpolation.interpolated_mapping import I
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from source_timify.auth import TimifyAuthenticator
+from source_timify.client import Retries, TimifyClient, not_a_config_error
 from source_timify.timify import base_url, config_error, error_text
 
 logger = logging.getLogger("airbyte")
@@ -62,6 +62,7 @@ class ScopeProbe:
     A 403 is a refusal. A 429, a 5xx or no answer is tried again (`attempts` in all, waiting as
     `Retry-After` says, at most `max_wait_seconds`), and a 401 once after a new login; what is still
     not an answer then is UNKNOWN, and so is any other status: only a 403 takes streams away.
+    The requests go through the TIMIFY client (client.py): a request slot each, the outage clock.
     """
 
     def __init__(
@@ -74,10 +75,21 @@ class ScopeProbe:
     ) -> None:
         self._config = config
         self._probes = probes
-        self._attempts = attempts
-        self._max_wait = max_wait_seconds
         self._timeout = timeout_seconds
         self._auth = TimifyAuthenticator(config=config, parameters={})
+        # The client's rules, except: an unreadable 200 is a page like any other (granted), a
+        # refused login is raised (anything else raised while sending is no answer), every wait is
+        # capped at `max_wait_seconds`, and the last failed try is not waited after.
+        retries = Retries(
+            attempts=attempts,
+            max_backoff=max_wait_seconds,
+            max_wait=max_wait_seconds,
+            retry_unreadable=False,
+            no_answer=not_a_config_error,
+            wait_after_last_answer=False,
+            wait_after_last_no_answer=False,
+        )
+        self._client = TimifyClient(self._auth.session, self._auth, retries)
 
     def company_scoped(self, scope: str) -> bool:
         return bool((self._probes.get(scope) or {}).get("company_scoped"))
@@ -126,35 +138,18 @@ class ScopeProbe:
         headers = {"accept": "application/json"}
         if probe.get("company_scoped") and company_id:
             headers["company-id"] = company_id
-        detail, logged_in_again = "", False
-        for attempt in range(self._attempts):
-            wait = float(2**attempt)
-            try:
-                response = requests.get(
-                    base_url(self._config) + path, params=params, headers=headers, auth=self._auth, timeout=self._timeout
-                )
-            except AirbyteTracedException as error:
-                if error.failure_type == FailureType.config_error:
-                    raise  # the login was refused
-                detail = f"no answer from {path} ({error.message})"
-            except Exception as error:  # no answer, or one requests could not read: not a refusal
-                detail = f"no answer from {path} ({type(error).__name__})"
-            else:
-                status, said = response.status_code, error_text(response)
-                detail = f"HTTP {status} on {path}{f': {said}' if said else ''}"
-                if status < 300:
-                    return Answer(GRANTED), _first_id(response)
-                if status == 403:
-                    return Answer(REFUSED, detail), None
-                if status == 401 and not logged_in_again:
-                    logged_in_again = True
-                    self._auth.refresh_and_set_access_token()
-                    continue
-                if status != 429 and status < 500:
-                    return Answer(UNKNOWN, detail), None
-                wait = _retry_after(response) or wait
-            if attempt + 1 < self._attempts:
-                time.sleep(min(wait, self._max_wait))
+        url = base_url(self._config) + path
+        outcome = self._client.send("GET", url, params=params, headers=headers, timeout=self._timeout)
+        response, error = outcome.response, outcome.error
+        if response is None:  # no answer, or one requests could not read: not a refusal
+            said = error.message if isinstance(error, AirbyteTracedException) else type(error).__name__
+            return Answer(UNKNOWN, f"no answer from {path} ({said})"), None
+        status, said = response.status_code, error_text(response)
+        detail = f"HTTP {status} on {path}{f': {said}' if said else ''}"
+        if status < 300:
+            return Answer(GRANTED), _first_id(response)
+        if status == 403:
+            return Answer(REFUSED, detail), None
         return Answer(UNKNOWN, detail), None
 
 
@@ -163,13 +158,6 @@ def _first_id(response: requests.Response) -> Optional[str]:
         first = response.json()["data"][0]
         return str(first["id"]) if first.get("id") else None
     except Exception:
-        return None
-
-
-def _retry_after(response: requests.Response) -> Optional[float]:
-    try:
-        return float(response.headers["Retry-After"])
-    except (KeyError, TypeError, ValueError):
         return None
 
 

@@ -122,6 +122,12 @@ class Outage:
                 self.since = now
             return now - self.since
 
+    def lasted(self, now: float) -> Optional[float]:
+        """How long the outage has lasted at `now`, without moving the clock (the login reads it:
+        client.py); None while TIMIFY answers."""
+        with self._lock:
+            return None if self.since is None else now - self.since
+
     def ended(self) -> None:
         """TIMIFY answered a request."""
         with self._lock:
