@@ -15,6 +15,7 @@ The state of a stream (docs/timify.md, "Incremental sync"):
                                     "from_date": "2024-01-01", "to_date": "2027-12-02"}}}
 (`from_date`/`to_date` for appointments only; with `track_cancellations`, also `upcoming_from` and
 `upcoming_ids`, the compressed ids of the upcoming appointments the read saw: cancellations.py).
+What the slices carry for the filter is declared in slices.py.
 """
 
 import logging
@@ -40,9 +41,27 @@ from source_timify.cancellations import (
     encode_ids,
 )
 from source_timify.session import TimifySession, session_of
+from source_timify.slices import (
+    CHANGED_SINCE,
+    COMPANY_ID,
+    PREVIOUS_FROM_DATE,
+    PREVIOUS_TO_DATE,
+    CompanyCursorSlice,
+    extra_fields_of,
+    has_range,
+    range_of,
+    seen_of,
+    window_of,
+    with_seen,
+)
 from source_timify.timify import ISO_SECONDS, iso_seconds
 
 logger = logging.getLogger("airbyte")
+
+# A company's entry in the state (the docstring above), in the state's own words: a slice's window
+# and range are named in slices.py.
+ENTRY_FROM_DATE = "from_date"
+ENTRY_TO_DATE = "to_date"
 
 
 def _epoch(text: str) -> Optional[float]:
@@ -119,7 +138,6 @@ class CompanyCursor(Cursor):
         current = None
         for stream_slice in self._partition_router.stream_slices():
             company = self._company_of(stream_slice)
-            extra = stream_slice.extra_fields or {}
             finished = None
             with self._lock:
                 if company != current:
@@ -128,14 +146,14 @@ class CompanyCursor(Cursor):
                     current = company
                     self._generating.add(company)
                     self._open.setdefault(company, 0)
-                    self._ranges[company] = (extra.get("range_from"), extra.get("range_to"))
+                    self._ranges[company] = range_of(stream_slice)
                 self._open[company] += 1
             if finished is not None:
                 self._complete(finished)
             yield StreamSlice(
                 partition=stream_slice.partition,
                 cursor_slice=self._cursor_slice(company, stream_slice),
-                extra_fields=self._with_seen(company, stream_slice, extra),
+                extra_fields=self._with_seen(company, stream_slice),
             )
         if current is not None:
             with self._lock:
@@ -143,35 +161,36 @@ class CompanyCursor(Cursor):
             if finished is not None:
                 self._complete(finished)
 
-    def _with_seen(self, company: str, stream_slice: StreamSlice, extra: Mapping[str, Any]) -> Mapping[str, Any]:
+    def _with_seen(self, company: str, stream_slice: StreamSlice) -> Mapping[str, Any]:
         """With `track_cancellations`, a window that reaches the upcoming appointments (or the
         older ones the previous entry tracked) carries a SeenAppointments for ChangedSince to fill."""
+        extra = extra_fields_of(stream_slice)
         if self._cancellations is None:
             return extra
         since = min(self._upcoming_from, (self._previous.get(company) or {}).get("upcoming_from") or self._upcoming_from)
-        if (stream_slice.partition.get("to_date") or "9999-12-31") < since:
+        if (window_of(stream_slice)[1] or "9999-12-31") < since:
             return extra
-        return {**extra, "seen": SeenAppointments(since)}
+        return with_seen(extra, SeenAppointments(since))
 
-    def _cursor_slice(self, company: str, stream_slice: StreamSlice) -> Dict[str, str]:
+    def _cursor_slice(self, company: str, stream_slice: StreamSlice) -> CompanyCursorSlice:
         previous = self._previous.get(company) or {}
         cursor = _epoch(previous.get(self._cursor_field.cursor_field_key))
         if cursor is None:
             return {}  # a company the previous syncs never completed: every record
-        cursor_slice = {"changed_since": iso_seconds(cursor - self._lookback)}
-        if "range_from" not in (stream_slice.extra_fields or {}):
+        cursor_slice: CompanyCursorSlice = {CHANGED_SINCE: iso_seconds(cursor - self._lookback)}
+        if not has_range(stream_slice):
             return cursor_slice
-        previous_from, previous_to = previous.get("from_date"), previous.get("to_date")
-        from_date, to_date = stream_slice.partition.get("from_date"), stream_slice.partition.get("to_date")
+        previous_from, previous_to = previous.get(ENTRY_FROM_DATE), previous.get(ENTRY_TO_DATE)
+        from_date, to_date = window_of(stream_slice)
         if not previous_from or not previous_to or to_date < previous_from or from_date > previous_to:
             return {}  # nothing of this window was read before: every record
         if from_date < previous_from or to_date > previous_to:
-            cursor_slice.update(previous_from_date=previous_from, previous_to_date=previous_to)
+            cursor_slice.update({PREVIOUS_FROM_DATE: previous_from, PREVIOUS_TO_DATE: previous_to})
         return cursor_slice
 
     @staticmethod
     def _company_of(stream_slice: StreamSlice) -> str:
-        return stream_slice.partition["company_id"]
+        return stream_slice.partition[COMPANY_ID]
 
     # ----- progress ------------------------------------------------------------------------
     def observe(self, record: Record) -> None:
@@ -180,7 +199,7 @@ class CompanyCursor(Cursor):
     def close_partition(self, partition: Partition) -> None:
         stream_slice = partition.to_slice()
         company = self._company_of(stream_slice)
-        seen = (stream_slice.extra_fields or {}).get("seen")
+        seen = seen_of(stream_slice)
         with self._lock:
             if seen is not None:
                 self._seen.setdefault(company, []).extend(seen.found)
@@ -206,7 +225,7 @@ class CompanyCursor(Cursor):
         entry: Dict[str, Any] = {self._cursor_field.cursor_field_key: iso_seconds(self._sync_start())}
         range_from, range_to = self._ranges.get(company, (None, None))
         if range_from and range_to:
-            entry.update(from_date=range_from, to_date=range_to)
+            entry.update({ENTRY_FROM_DATE: range_from, ENTRY_TO_DATE: range_to})
         if self._cancellations is not None:
             entry.update(self._report_cancellations(company, range_to or "9999-12-31"))
         with self._lock:

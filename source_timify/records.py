@@ -1,6 +1,7 @@
 """What the manifest does to each record read from TIMIFY: the client-side `updatedAt` filter of
 the incremental streams (ChangedSince), the partition's `company_id` (AddCompanyId) and the
-empty CDC deletion column of live appointments (MarkLive)."""
+empty CDC deletion column of live appointments (MarkLive). What each reads from the slice is
+declared in slices.py."""
 
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, Mapping, Optional
@@ -9,6 +10,16 @@ from airbyte_cdk.sources.declarative.extractors.record_filter import RecordFilte
 from airbyte_cdk.sources.declarative.transformations import RecordTransformation
 from airbyte_cdk.sources.types import Config, StreamSlice, StreamState
 
+from source_timify.slices import (
+    CHANGED_SINCE,
+    COMPANY_ID,
+    NOT_BEFORE,
+    PREVIOUS_FROM_DATE,
+    PREVIOUS_TO_DATE,
+    cursor_slice_of,
+    extra_fields_of,
+    seen_of,
+)
 from source_timify.timify import DELETED_AT, as_iso_seconds
 
 
@@ -38,13 +49,13 @@ class ChangedSince(RecordFilter):
         stream_slice: Optional[StreamSlice] = None,
         next_page_token: Optional[Mapping[str, Any]] = None,
     ) -> Iterable[Mapping[str, Any]]:
-        cursor_slice = (stream_slice.cursor_slice if stream_slice is not None else None) or {}
-        since = as_iso_seconds(cursor_slice.get("changed_since"))
-        previous_from, previous_to = cursor_slice.get("previous_from_date"), cursor_slice.get("previous_to_date")
-        extra_fields = (stream_slice.extra_fields if stream_slice is not None else None) or {}
-        not_before, date_field, cursor_field = extra_fields.get("not_before"), self.date_field, self.cursor_field
+        cursor_slice = cursor_slice_of(stream_slice)
+        since = as_iso_seconds(cursor_slice.get(CHANGED_SINCE))
+        previous_from, previous_to = cursor_slice.get(PREVIOUS_FROM_DATE), cursor_slice.get(PREVIOUS_TO_DATE)
+        not_before = extra_fields_of(stream_slice).get(NOT_BEFORE)
+        date_field, cursor_field = self.date_field, self.cursor_field
         # Every record TIMIFY still lists, changed or not, for the cancellation check.
-        seen = extra_fields.get("seen")
+        seen = seen_of(stream_slice)
         for record in records:
             if seen is not None:
                 seen.add(record)
@@ -90,4 +101,4 @@ class AddCompanyId(RecordTransformation):
         stream_slice: Optional[StreamSlice] = None,
     ) -> None:
         if stream_slice is not None:
-            record["company_id"] = stream_slice.partition.get("company_id")
+            record["company_id"] = stream_slice.partition.get(COMPANY_ID)
