@@ -163,7 +163,7 @@ class CompanyCursor(Cursor):
 
     def _with_seen(self, company: str, stream_slice: StreamSlice) -> Mapping[str, Any]:
         """With `track_cancellations`, a window that reaches the upcoming appointments (or the
-        older ones the previous entry tracked) carries a SeenAppointments for ChangedSince to fill."""
+        older ones the previous entry tracked) carries a SeenAppointments for records.ObserveUpcoming to fill."""
         extra = extra_fields_of(stream_slice)
         if self._cancellations is None:
             return extra
