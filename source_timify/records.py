@@ -96,7 +96,9 @@ class ObserveUpcoming(RecordFilter):
         observed = records if seen is None else _told(records, seen)
         if self.keep is None:
             return observed
-        return self.keep.filter_records(observed, stream_state, stream_slice=stream_slice, next_page_token=next_page_token)
+        return self.keep.filter_records(
+            observed, stream_state, stream_slice=stream_slice, next_page_token=next_page_token
+        )
 
 
 def _told(records: Iterable[Mapping[str, Any]], seen: SeenAppointments) -> Iterator[Mapping[str, Any]]:

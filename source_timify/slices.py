@@ -8,8 +8,9 @@ it, declared once. Every key below is named here only; the components import the
 
 Who reads them: CompanyDateRange reads createdAt; CompanyCursor reads company_id, the window and
 range_from/range_to; ChangedSince (records.py) reads the cursor slice and not_before;
-ObserveUpcoming (records.py) hands every listed record to `seen`, which CompanyCursor then
-harvests; AddCompanyId and the progress lines read company_id.
+ObserveUpcoming (records.py) hands every listed record to `seen`, which CompanyCursor then gives
+to its UpcomingAppointments (cancellation_tracking.py); AddCompanyId and the progress lines read
+company_id.
 
 The manifest names some of these keys in its own words, which this module cannot import:
 `partition_field: company_id` and `extra_fields: [["createdAt"]]` of `companies_list`,
