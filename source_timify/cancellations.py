@@ -2,9 +2,9 @@
 sync would never hear of it. CompanyCursor keeps, per company, the ids of the upcoming appointments
 (dated from UPCOMING_DAYS_BACK days before the sync to the end of the range) that the sync saw; the
 next complete read of that company asks TIMIFY about every tracked id it no longer sees, and emits
-a deletion record for each one TIMIFY no longer has.
+a deletion record for each one TIMIFY no longer has (the bookkeeping: cancellation_tracking.py).
 
-- SeenAppointments: the upcoming appointments one partition saw (fed by ChangedSince).
+- SeenAppointments: the upcoming appointments one partition saw (told by records.ObserveUpcoming).
 - encode_ids / decode_ids: the tracked ids as they are kept in the state, compactly.
 - CancelledAppointments: confirms missing ids with TIMIFY and makes the deletion records.
 """

@@ -18,6 +18,7 @@ from source_timify.auth import TimifyAuthenticator
 from source_timify.client import Retries, TimifyClient, unreadable
 from source_timify.company_partitions import CompanyPartitions
 from source_timify.session import session_of
+from source_timify.slices import COMPANY_ID, CREATED_AT, date_range_fields, extra_fields_of, window_partition
 from source_timify.timify import as_iso_seconds, base_url, error_text
 
 logger = logging.getLogger("airbyte")
@@ -70,8 +71,8 @@ class CompanyDateRange(CompanyPartitions):
     company's `createdAt`, listed once per sync like every stream's: CompanyPartitions, which also
     answers the request options and the stream state), the company's date range as
     `from_date`/`to_date` windows of at most `window_days` days (0: one partition per company).
-    TIMIFY filters appointments by their date in these UTC windows. Each slice also carries the whole range (`range_from`, `range_to`) for
-    CompanyCursor.
+    TIMIFY filters appointments by their date in these UTC windows. Each slice also carries the
+    whole range (`range_from`, `range_to`) for CompanyCursor (the keys: slices.py).
 
     With `probe_path` (appointments), the window is the widest TIMIFY accepts: its reference
     allows 365 days, older servers only `fallback_window_days` (31). Before the first window goes
@@ -97,16 +98,15 @@ class CompanyDateRange(CompanyPartitions):
         today = self.today or datetime.now(timezone.utc).date()
         starts_at = range_starts_at(self.config)
         for company in super().stream_slices():
-            created_at = (company.extra_fields or {}).get("createdAt")
+            company_id, created_at = company.partition.get(COMPANY_ID), extra_fields_of(company).get(CREATED_AT)
             if not created_at and not self.config.get("start_date"):
-                self._warn_without_created_at(company.partition.get("company_id"))
+                self._warn_without_created_at(company_id)
             start, end = company_date_range(self.config, created_at, today)
-            extra = {**(company.extra_fields or {}), "range_from": start.isoformat(), "range_to": end.isoformat()}
-            if starts_at:
-                extra["not_before"] = starts_at  # for records.ChangedSince
-            for from_date, to_date in windows(start, end, self._days_for(company.partition.get("company_id"), start, end)):
+            # `not_before` for records.ChangedSince, the range for incremental.CompanyCursor
+            extra = date_range_fields(extra_fields_of(company), start.isoformat(), end.isoformat(), starts_at)
+            for from_date, to_date in windows(start, end, self._days_for(company_id, start, end)):
                 yield StreamSlice(
-                    partition={**company.partition, "from_date": from_date.isoformat(), "to_date": to_date.isoformat()},
+                    partition=window_partition(company.partition, from_date.isoformat(), to_date.isoformat()),
                     cursor_slice={},
                     extra_fields=extra,
                 )

@@ -14,15 +14,16 @@ The state of a stream (docs/timify.md, "Incremental sync"):
     {"companies": {"<company id>": {"updatedAt": "2026-12-02T07:00:00Z",
                                     "from_date": "2024-01-01", "to_date": "2027-12-02"}}}
 (`from_date`/`to_date` for appointments only; with `track_cancellations`, also `upcoming_from` and
-`upcoming_ids`, the compressed ids of the upcoming appointments the read saw: cancellations.py).
+`upcoming_ids`, the compressed ids of the upcoming appointments the read saw:
+cancellation_tracking.py). What the slices carry for the filter is declared in slices.py.
 """
 
 import logging
 import threading
 import time
 from dataclasses import InitVar, dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Dict, Iterable, List, Mapping, MutableMapping, Optional, Tuple, Union
+from datetime import datetime, timezone
+from typing import Any, Dict, Iterable, Mapping, MutableMapping, Optional, Tuple, Union
 
 from airbyte_cdk.sources.connector_state_manager import ConnectorStateManager
 from airbyte_cdk.sources.declarative.migrations.state_migration import StateMigration
@@ -32,17 +33,30 @@ from airbyte_cdk.sources.streams.concurrent.cursor import Cursor, CursorField
 from airbyte_cdk.sources.streams.concurrent.partitions.partition import Partition
 from airbyte_cdk.sources.types import Config, Record, StreamSlice
 
-from source_timify.cancellations import (
-    UPCOMING_DAYS_BACK,
-    CancelledAppointments,
-    SeenAppointments,
-    decode_ids,
-    encode_ids,
-)
+from source_timify.cancellation_tracking import NO_END, UpcomingAppointments
+from source_timify.cancellations import CancelledAppointments
 from source_timify.session import TimifySession, session_of
+from source_timify.slices import (
+    CHANGED_SINCE,
+    COMPANY_ID,
+    PREVIOUS_FROM_DATE,
+    PREVIOUS_TO_DATE,
+    CompanyCursorSlice,
+    extra_fields_of,
+    has_range,
+    range_of,
+    seen_of,
+    window_of,
+    with_seen,
+)
 from source_timify.timify import ISO_SECONDS, iso_seconds
 
 logger = logging.getLogger("airbyte")
+
+# A company's entry in the state (the docstring above); the tracking keys: cancellation_tracking.py.
+# The state's own words: a slice's window and range are named in slices.py.
+ENTRY_FROM_DATE = "from_date"
+ENTRY_TO_DATE = "to_date"
 
 
 def _epoch(text: str) -> Optional[float]:
@@ -67,9 +81,10 @@ class CompanyCursor(Cursor):
       that become visible in TIMIFY's lists a few minutes after their `updatedAt`. A record stamped
       in the future is emitted but never moves the cursor. A failed partition leaves its company's
       entry as it was, and the other companies still move on.
-    - With `track_cancellations` (appointments), a company read completely also checks for
-      cancelled appointments: the upcoming ones its previous entry tracked and this read did not
-      see are asked of TIMIFY, and those it no longer has get a deletion record (cancellations.py).
+    - With `track_cancellations` (appointments), the slices that reach the upcoming appointments
+      carry a `seen` for records.ObserveUpcoming, and a company read completely checks for
+      cancelled appointments before its entry moves on: cancellation_tracking.UpcomingAppointments
+      emits their deletion records and gives the entry's tracking fields.
     """
 
     def __init__(
@@ -100,10 +115,12 @@ class CompanyCursor(Cursor):
         self._ranges: Dict[str, Tuple[Optional[str], Optional[str]]] = {}
         self._lock = threading.Lock()
         self._created = time.time()
-        self._cancellations = CancelledAppointments(config, stream_name, self._session) if track_cancellations else None
-        self._seen: Dict[str, List[Tuple[str, str]]] = {}
-        today = datetime.now(timezone.utc).date()
-        self._upcoming_from = (today - timedelta(days=UPCOMING_DAYS_BACK)).isoformat()
+        self._upcoming = UpcomingAppointments(
+            self._previous,
+            CancelledAppointments(config, stream_name, self._session),
+            message_repository.emit_message,
+            today=datetime.now(timezone.utc).date(),
+        ) if track_cancellations else None
 
     @property
     def cursor_field(self) -> CursorField:
@@ -119,7 +136,6 @@ class CompanyCursor(Cursor):
         current = None
         for stream_slice in self._partition_router.stream_slices():
             company = self._company_of(stream_slice)
-            extra = stream_slice.extra_fields or {}
             finished = None
             with self._lock:
                 if company != current:
@@ -128,14 +144,14 @@ class CompanyCursor(Cursor):
                     current = company
                     self._generating.add(company)
                     self._open.setdefault(company, 0)
-                    self._ranges[company] = (extra.get("range_from"), extra.get("range_to"))
+                    self._ranges[company] = range_of(stream_slice)
                 self._open[company] += 1
             if finished is not None:
                 self._complete(finished)
             yield StreamSlice(
                 partition=stream_slice.partition,
                 cursor_slice=self._cursor_slice(company, stream_slice),
-                extra_fields=self._with_seen(company, stream_slice, extra),
+                extra_fields=self._watched(company, stream_slice),
             )
         if current is not None:
             with self._lock:
@@ -143,35 +159,32 @@ class CompanyCursor(Cursor):
             if finished is not None:
                 self._complete(finished)
 
-    def _with_seen(self, company: str, stream_slice: StreamSlice, extra: Mapping[str, Any]) -> Mapping[str, Any]:
-        """With `track_cancellations`, a window that reaches the upcoming appointments (or the
-        older ones the previous entry tracked) carries a SeenAppointments for ChangedSince to fill."""
-        if self._cancellations is None:
+    def _watched(self, company: str, stream_slice: StreamSlice) -> Mapping[str, Any]:
+        """The slice's extra fields, with the `seen` the cancellation tracking wants for it."""
+        extra = extra_fields_of(stream_slice)
+        if self._upcoming is None:
             return extra
-        since = min(self._upcoming_from, (self._previous.get(company) or {}).get("upcoming_from") or self._upcoming_from)
-        if (stream_slice.partition.get("to_date") or "9999-12-31") < since:
-            return extra
-        return {**extra, "seen": SeenAppointments(since)}
+        return with_seen(extra, self._upcoming.watch(company, window_of(stream_slice)[1]))
 
-    def _cursor_slice(self, company: str, stream_slice: StreamSlice) -> Dict[str, str]:
+    def _cursor_slice(self, company: str, stream_slice: StreamSlice) -> CompanyCursorSlice:
         previous = self._previous.get(company) or {}
         cursor = _epoch(previous.get(self._cursor_field.cursor_field_key))
         if cursor is None:
             return {}  # a company the previous syncs never completed: every record
-        cursor_slice = {"changed_since": iso_seconds(cursor - self._lookback)}
-        if "range_from" not in (stream_slice.extra_fields or {}):
+        cursor_slice: CompanyCursorSlice = {CHANGED_SINCE: iso_seconds(cursor - self._lookback)}
+        if not has_range(stream_slice):
             return cursor_slice
-        previous_from, previous_to = previous.get("from_date"), previous.get("to_date")
-        from_date, to_date = stream_slice.partition.get("from_date"), stream_slice.partition.get("to_date")
+        previous_from, previous_to = previous.get(ENTRY_FROM_DATE), previous.get(ENTRY_TO_DATE)
+        from_date, to_date = window_of(stream_slice)
         if not previous_from or not previous_to or to_date < previous_from or from_date > previous_to:
             return {}  # nothing of this window was read before: every record
         if from_date < previous_from or to_date > previous_to:
-            cursor_slice.update(previous_from_date=previous_from, previous_to_date=previous_to)
+            cursor_slice.update({PREVIOUS_FROM_DATE: previous_from, PREVIOUS_TO_DATE: previous_to})
         return cursor_slice
 
     @staticmethod
     def _company_of(stream_slice: StreamSlice) -> str:
-        return stream_slice.partition["company_id"]
+        return stream_slice.partition[COMPANY_ID]
 
     # ----- progress ------------------------------------------------------------------------
     def observe(self, record: Record) -> None:
@@ -180,10 +193,9 @@ class CompanyCursor(Cursor):
     def close_partition(self, partition: Partition) -> None:
         stream_slice = partition.to_slice()
         company = self._company_of(stream_slice)
-        seen = (stream_slice.extra_fields or {}).get("seen")
+        if self._upcoming is not None:  # before the count: the company's completion needs it
+            self._upcoming.partition_read(company, seen_of(stream_slice))
         with self._lock:
-            if seen is not None:
-                self._seen.setdefault(company, []).extend(seen.found)
             self._open[company] -= 1
             finished = self._open[company] == 0 and company not in self._generating
             if finished:
@@ -206,28 +218,12 @@ class CompanyCursor(Cursor):
         entry: Dict[str, Any] = {self._cursor_field.cursor_field_key: iso_seconds(self._sync_start())}
         range_from, range_to = self._ranges.get(company, (None, None))
         if range_from and range_to:
-            entry.update(from_date=range_from, to_date=range_to)
-        if self._cancellations is not None:
-            entry.update(self._report_cancellations(company, range_to or "9999-12-31"))
+            entry.update({ENTRY_FROM_DATE: range_from, ENTRY_TO_DATE: range_to})
+        if self._upcoming is not None:  # its deletion records go out before the state
+            entry.update(self._upcoming.company_read(company, range_to or NO_END))
         with self._lock:
             self._companies[company] = entry
         self._emit_state()
-
-    def _report_cancellations(self, company: str, range_to: str) -> Dict[str, str]:
-        """Emits the deletion records of `company` and returns its new tracking entry."""
-        with self._lock:
-            seen = self._seen.pop(company, [])
-        upcoming_from = self._upcoming_from
-        upcoming = {record_id for record_id, day in seen if upcoming_from <= day <= range_to}
-        previous = self._previous.get(company) or {}
-        if previous.get("upcoming_ids"):
-            missing = set(decode_ids(previous["upcoming_ids"])) - {record_id for record_id, _ in seen}
-            if missing:
-                deletions, still_upcoming = self._cancellations.check(company, missing, upcoming_from, range_to)
-                for message in deletions:
-                    self._message_repository.emit_message(message)
-                upcoming |= still_upcoming
-        return {"upcoming_from": upcoming_from, "upcoming_ids": encode_ids(upcoming)}
 
     def _sync_start(self) -> float:
         """The sync's start on TIMIFY's clock: the `Date` of its first login (this cursor's creation

@@ -23,6 +23,8 @@ from airbyte_cdk.sources.streams.concurrent.partitions.partition import Partitio
 from airbyte_cdk.sources.streams.concurrent.partitions.types import PartitionCompleteSentinel
 from airbyte_cdk.sources.types import Record
 
+from source_timify.slices import COMPANY_ID
+
 logger = logging.getLogger("airbyte")
 
 PROGRESS_INTERVAL_SECONDS = 30.0
@@ -49,7 +51,7 @@ def _duration(seconds: float) -> str:
 
 def _company_of(partition: Partition) -> Optional[str]:
     stream_slice = partition.to_slice()
-    company_id = stream_slice.get("company_id") if stream_slice else None
+    company_id = stream_slice.get(COMPANY_ID) if stream_slice else None
     return str(company_id) if company_id else None
 
 

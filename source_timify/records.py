@@ -1,14 +1,27 @@
 """What the manifest does to each record read from TIMIFY: the client-side `updatedAt` filter of
-the incremental streams (ChangedSince), the partition's `company_id` (AddCompanyId) and the
-empty CDC deletion column of live appointments (MarkLive)."""
+the incremental streams (ChangedSince), the observation of every appointment listed, kept or not,
+for the cancellation check (ObserveUpcoming, in front of ChangedSince), the partition's
+`company_id` (AddCompanyId) and the empty CDC deletion column of live appointments (MarkLive).
+What each reads from the slice is declared in slices.py."""
 
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, Mapping, Optional
+from typing import Any, Dict, Iterable, Iterator, Mapping, Optional
 
 from airbyte_cdk.sources.declarative.extractors.record_filter import RecordFilter
 from airbyte_cdk.sources.declarative.transformations import RecordTransformation
 from airbyte_cdk.sources.types import Config, StreamSlice, StreamState
 
+from source_timify.cancellations import SeenAppointments
+from source_timify.slices import (
+    CHANGED_SINCE,
+    COMPANY_ID,
+    NOT_BEFORE,
+    PREVIOUS_FROM_DATE,
+    PREVIOUS_TO_DATE,
+    cursor_slice_of,
+    extra_fields_of,
+    seen_of,
+)
 from source_timify.timify import DELETED_AT, as_iso_seconds
 
 
@@ -23,9 +36,9 @@ class ChangedSince(RecordFilter):
       that range (it entered the synced range since: the horizon moved or the range was widened).
 
     When the slice's `extra_fields` carry `not_before` (date_ranges.CompanyDateRange sets it from a
-    `start_date` with a time), records whose `date_field` is earlier are left out. A slice whose `extra_fields` carry `seen` (cancellations.SeenAppointments) is told every
-    record, kept or not. A record without the fields is kept. This does what the CDK's `is_client_side_incremental`
-    does without building a cursor object per record (a third of a sync's CPU time).
+    `start_date` with a time), records whose `date_field` is earlier are left out. A record without
+    the fields is kept. This does what the CDK's `is_client_side_incremental` does without building
+    a cursor object per record (a third of a sync's CPU time).
     """
 
     cursor_field: str = "updatedAt"
@@ -38,16 +51,12 @@ class ChangedSince(RecordFilter):
         stream_slice: Optional[StreamSlice] = None,
         next_page_token: Optional[Mapping[str, Any]] = None,
     ) -> Iterable[Mapping[str, Any]]:
-        cursor_slice = (stream_slice.cursor_slice if stream_slice is not None else None) or {}
-        since = as_iso_seconds(cursor_slice.get("changed_since"))
-        previous_from, previous_to = cursor_slice.get("previous_from_date"), cursor_slice.get("previous_to_date")
-        extra_fields = (stream_slice.extra_fields if stream_slice is not None else None) or {}
-        not_before, date_field, cursor_field = extra_fields.get("not_before"), self.date_field, self.cursor_field
-        # Every record TIMIFY still lists, changed or not, for the cancellation check.
-        seen = extra_fields.get("seen")
+        cursor_slice = cursor_slice_of(stream_slice)
+        since = as_iso_seconds(cursor_slice.get(CHANGED_SINCE))
+        previous_from, previous_to = cursor_slice.get(PREVIOUS_FROM_DATE), cursor_slice.get(PREVIOUS_TO_DATE)
+        not_before = extra_fields_of(stream_slice).get(NOT_BEFORE)
+        date_field, cursor_field = self.date_field, self.cursor_field
         for record in records:
-            if seen is not None:
-                seen.add(record)
             if since:
                 changed = record.get(cursor_field)
                 changed = changed if isinstance(changed, str) and len(changed) == 20 else as_iso_seconds(changed)
@@ -60,6 +69,42 @@ class ChangedSince(RecordFilter):
                 if starts is not None and starts < not_before:
                     continue
             yield record
+
+
+@dataclass
+class ObserveUpcoming(RecordFilter):
+    """Hands every record TIMIFY listed for a watched slice (one whose `extra_fields` carry `seen`,
+    a cancellations.SeenAppointments: incremental.CompanyCursor with `track_cancellations`) to that
+    `seen`, kept or not, then keeps what `keep` (ChangedSince) keeps.
+
+    A record filter and not a transformation because the CDK's RecordSelector filters before it
+    transforms: a transformation never sees the unchanged records the filter drops, and an
+    upcoming appointment the cancellation check did not see would be taken for a cancelled one.
+    The extractor sees them all but not the slice. Without `keep`, every record is kept.
+    """
+
+    keep: Optional[RecordFilter] = None
+
+    def filter_records(
+        self,
+        records: Iterable[Mapping[str, Any]],
+        stream_state: StreamState,
+        stream_slice: Optional[StreamSlice] = None,
+        next_page_token: Optional[Mapping[str, Any]] = None,
+    ) -> Iterable[Mapping[str, Any]]:
+        seen = seen_of(stream_slice)
+        observed = records if seen is None else _told(records, seen)
+        if self.keep is None:
+            return observed
+        return self.keep.filter_records(
+            observed, stream_state, stream_slice=stream_slice, next_page_token=next_page_token
+        )
+
+
+def _told(records: Iterable[Mapping[str, Any]], seen: SeenAppointments) -> Iterator[Mapping[str, Any]]:
+    for record in records:
+        seen.add(record)
+        yield record
 
 
 @dataclass
@@ -90,4 +135,4 @@ class AddCompanyId(RecordTransformation):
         stream_slice: Optional[StreamSlice] = None,
     ) -> None:
         if stream_slice is not None:
-            record["company_id"] = stream_slice.partition.get("company_id")
+            record["company_id"] = stream_slice.partition.get(COMPANY_ID)

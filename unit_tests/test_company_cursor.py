@@ -2,6 +2,7 @@
 
 from typing import List
 
+import requests_mock
 from airbyte_cdk.sources.connector_state_manager import ConnectorStateManager
 from airbyte_cdk.sources.message import InMemoryMessageRepository
 from airbyte_cdk.sources.types import StreamSlice
@@ -9,9 +10,14 @@ from airbyte_cdk.sources.types import StreamSlice
 from source_timify.timify import iso_seconds
 from source_timify.incremental import CompanyCursor, LegacyGlobalCursorMigration
 from source_timify.session import TimifySession
+from source_timify.cancellations import DELETED_AT, decode_ids, encode_ids
+from source_timify.slices import seen_of
+from unit_tests.conftest import days_from_today, make_config
+from unit_tests.timify_responses import lookups, register_login, register_lookup
 
 CONFIG = {"app_id": "app", "base_url": "https://api.timify.com"}
 A, B = "a" * 24, "b" * 24
+KEPT, CANCELLED = "6a" + "0" * 22, "6b" + "0" * 22
 
 
 class Router:
@@ -128,3 +134,57 @@ def test_legacy_states_are_migrated_and_new_ones_are_not():
     assert migration.should_migrate(legacy) and migration.should_migrate({"updatedAt": "2026-01-20T00:00:00Z"})
     assert migration.migrate(legacy) == {"companies": {}}
     assert not migration.should_migrate({"companies": {}}) and not migration.should_migrate({})
+
+
+# ----- with track_cancellations: the cursor calls cancellation_tracking.UpcomingAppointments ----
+
+
+def tracking_cursor(slices, state, repository):
+    return CompanyCursor(
+        stream_name="appointments",
+        partition_router=Router(slices),
+        config=make_config(),
+        stream_state=state,
+        message_repository=repository,
+        connector_state_manager=ConnectorStateManager(),
+        track_cancellations=True,
+        session=SESSION,
+    )
+
+
+def dated_window(company: str, from_days: int, to_days: int) -> StreamSlice:
+    return StreamSlice(
+        partition={"company_id": company, "from_date": days_from_today(from_days), "to_date": days_from_today(to_days)},
+        cursor_slice={},
+        extra_fields={"range_from": days_from_today(-90), "range_to": days_from_today(30)},
+    )
+
+
+def test_a_tracking_cursor_watches_the_windows_that_reach_the_upcoming_appointments():
+    subject = tracking_cursor([dated_window(A, -90, -32), dated_window(A, -31, 30)], None, InMemoryMessageRepository())
+    past, upcoming = list(subject.stream_slices())
+    assert seen_of(past) is None
+    assert seen_of(upcoming).since == days_from_today(-31)
+    assert upcoming.extra_fields["range_to"] == days_from_today(30)  # the router's fields ride along
+
+
+def test_a_tracking_cursor_emits_the_deletions_of_its_company_before_its_state():
+    logged_in_at(1_780_000_000)
+    previous = {"companies": {A: {"updatedAt": "2026-01-01T00:00:00Z", "upcoming_from": days_from_today(-40),
+                                  "upcoming_ids": encode_ids([KEPT, CANCELLED])}}}
+    repository = InMemoryMessageRepository()
+    subject = tracking_cursor([dated_window(A, -90, -32), dated_window(A, -31, 30)], previous, repository)
+    with requests_mock.Mocker() as api:
+        register_login(api)
+        register_lookup(api, A, found=[])
+        slices = list(subject.stream_slices())
+        seen_of(slices[1]).add({"id": KEPT, "startDate": days_from_today(3) + "T10:00:00Z"})
+        for stream_slice in slices:
+            subject.close_partition(Partition(stream_slice))
+        asked = lookups(api)
+    assert [request.qs["ids"] for request in asked] == [[CANCELLED]]
+    messages = list(repository.consume_queue())
+    assert [message.type.name for message in messages] == ["RECORD", "STATE"]
+    assert messages[0].record.data["id"] == CANCELLED and messages[0].record.data[DELETED_AT]
+    entry = subject.state["companies"][A]
+    assert entry["upcoming_from"] == days_from_today(-31) and decode_ids(entry["upcoming_ids"]) == [KEPT]
