@@ -44,7 +44,7 @@ class EmulatorProcess:
     def __init__(self, companies, appointments_per_company, latency_ms=0, seed=1, max_window_days=31):
         self.companies = companies
         self.apc = appointments_per_company
-        cmd = [PY, "-m", "integration_tests.timify_emulator", "--port", "0", "--companies", str(companies),
+        cmd = [PY, "-m", "timify_emulator", "--port", "0", "--companies", str(companies),
                "--appointments-per-company", str(appointments_per_company), "--seed", str(seed),
                "--latency-ms", str(latency_ms), "--max-window-days", str(max_window_days)]
         t0 = time.perf_counter()

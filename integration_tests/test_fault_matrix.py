@@ -23,7 +23,7 @@ from integration_tests.fault_matrix_support import (
     remember,
     run,
 )
-from integration_tests.timify_emulator import Emulator
+from timify_emulator import Emulator
 
 STREAMS = ["companies", "appointments", "customers"]
 DATA = lambda entry: not entry["path"].startswith("/v1/auth/")  # noqa: E731

@@ -14,7 +14,7 @@ from typing import Dict, Iterable, List, Optional
 import pytest
 
 from integration_tests.connector import expected_records, full_range_config, keyed, run_connector
-from integration_tests.timify_emulator import Emulator
+from timify_emulator import Emulator
 from source_timify.date_ranges import company_date_range, windows
 
 STREAMS = ["appointments", "customers"]

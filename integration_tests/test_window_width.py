@@ -9,7 +9,7 @@ import pytest
 
 from integration_tests.connector import expected_records, full_range_config, keyed, run_connector
 from integration_tests.test_incremental_syncs import Destination, assert_holds_the_truth
-from integration_tests.timify_emulator import Emulator
+from timify_emulator import Emulator
 
 UTC = dt.timezone.utc
 

@@ -78,8 +78,7 @@ def stream_schema(records, extra=None, company_scoped=True):
 def build_schemas(samples):
     """Every stream's schema, from the samples in `samples` and the emulator's records."""
     load = lambda pattern: [json.load(open(p)) for p in sorted(glob.glob(str(samples / pattern)))]
-    sys.path.insert(0, str(ROOT))
-    from integration_tests.timify_emulator import Emulator
+    from timify_emulator import Emulator
 
     emulated = Emulator(companies=4, appointments_per_company=500, seed=5)
     generated = {stream: emulated.truth(stream) for stream in
