@@ -207,7 +207,7 @@ def count_lines(path):
 
 # What the bench reads: appointments in full refresh (the stream as discover describes it, as
 # scripts/configured_catalog.py --full-refresh --streams appointments configures it). Written out
-# here, not taken from the tests' integration_tests/configured_catalog.json.
+# here, not taken from the integration tests' configured_catalog.json.
 APPOINTMENTS_FULL_REFRESH = {
     "stream": {
         "name": "appointments",

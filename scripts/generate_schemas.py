@@ -12,7 +12,7 @@ type (null in every sample, an empty list, whole-number prices), the type is dec
 date-times get `format: date-time` (also `reservedUntil` and `scheduledForDeletionAt`, null in every
 sample), objects keep `additionalProperties: true`, and the odd fields (`date`, `timestamp`, `ts`)
 say in a description what they hold. The emulator's records are checked against these schemas
-(integration_tests/test_schema_formats.py), not used to make them.
+(the integration test test_schema_formats.py), not used to make them.
 """
 
 import copy
@@ -102,10 +102,10 @@ def array(items):
 
 # Fields the samples have whose values do not show their type: null in every sample, an empty
 # list in every sample, or whole numbers where TIMIFY's values need not be. No source states these
-# shapes (../shared/timify-api.md calls the samples' nested objects "vary by booking type"): they
-# are the project's [decided] shapes, the ones the emulator serves, written out here so that the
-# generator reads no test double (the emulator's records are checked against the schemas,
-# integration_tests/test_schema_formats.py).
+# shapes (the samples' README: nested objects "vary by booking type"): they are the project's
+# [decided] shapes, the ones the emulator serves, written out here so that the generator reads no
+# test double (the emulator's records are checked against the schemas by the integration test
+# test_schema_formats.py).
 DECLARED = {
     "appointments": {
         # A price may have cents; every sample's is a whole number.
