@@ -4,15 +4,17 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup lock test unit integration demo bench docker-test qa fault-matrix clean
+.PHONY: setup lock test unit integration emulator demo bench docker-test qa fault-matrix clean
 
 # Exactly what poetry.lock pins, hash-checked (requirements-dev.txt is exported from the lock;
-# unit_tests/test_locked_requirements.py keeps them in step), then the package itself.
-$(STAMP): pyproject.toml requirements-dev.txt
+# unit_tests/test_locked_requirements.py keeps them in step), then the package itself and the TIMIFY
+# emulator (emulator/, a package of its own, standard library only) that the tests, demo and bench import.
+$(STAMP): pyproject.toml emulator/pyproject.toml requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.txt
 	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m pip install --quiet --no-deps -e emulator
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -27,13 +29,17 @@ lock:
 
 ## The test command (CI runs it): unit tests, emulator tests, integration tests against the emulator.
 test: $(STAMP)
-	$(PY) -m pytest -m "not slow and not image_tests" -p no:cacheprovider --timeout 900 -q unit_tests integration_tests
+	$(PY) -m pytest -m "not slow and not image_tests" -p no:cacheprovider --timeout 900 -q unit_tests integration_tests emulator/tests
 
 unit: $(STAMP)
 	$(PY) -m pytest -q unit_tests
 
 integration: $(STAMP)
 	$(PY) -m pytest -q -m "not slow" integration_tests
+
+## The TIMIFY emulator's own tests (emulator/README.md).
+emulator: $(STAMP)
+	$(PY) -m pytest -q -p no:cacheprovider emulator/tests
 
 ## The main job: load every stream from the emulator into DuckDB with PyAirbyte, change data, sync again.
 demo: $(STAMP)

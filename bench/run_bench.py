@@ -1,6 +1,6 @@
 """Benchmark of `source-timify` against the TIMIFY emulator (issue 5). Run: `make bench`.
 
-Each emulator runs in its own process (`python -m integration_tests.timify_emulator`), so the
+Each emulator runs in its own process (`python -m timify_emulator`), so the
 connector's CPU, wall time and memory are measured apart from the server's (they still share the
 machine's cores: the figures say how many). Sections, all in one run:
 

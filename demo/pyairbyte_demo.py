@@ -6,7 +6,9 @@
 PyAirbyte lives in its own virtual environment (.venv-pyairbyte, created on the first run): it
 pins versions of cryptography, rich and protobuf that differ from the connector's. It runs the
 connector through its console script in .venv (`local_executable=`), exactly as it would run any
-connector installed on the machine, so the connector's own environment is untouched.
+connector installed on the machine, so the connector's own environment is untouched. The TIMIFY
+emulator (the `timify_emulator` package in emulator/, standard library only) runs inside the job, so
+it is installed into .venv-pyairbyte too (editable, like `make setup` installs it into .venv).
 
 With the emulator, the second sync comes after changes made through the emulator (appointments in
 the past, next week and months ahead updated and created; customers updated and created): the
@@ -33,6 +35,7 @@ PYAIRBYTE_VENV = REPO / ".venv-pyairbyte"
 # was written); it needs Python < 3.13. duckdb is PyAirbyte's default cache backend.
 REQUIREMENTS = ["airbyte>=0.71,<0.72", "duckdb"]
 CONNECTOR = REPO / ".venv" / "bin" / "source-timify"
+EMULATOR = REPO / "emulator"  # the timify_emulator package's project (pyproject.toml)
 OUTPUT = REPO / "demo-output"
 DB_PATH = OUTPUT / "warehouse.duckdb"
 
@@ -42,10 +45,12 @@ os.environ.setdefault("AIRBYTE_OFFLINE_MODE", "1")  # no registry lookups: the e
 
 # --------------------------------------------------------------------------------- bootstrap
 def ensure_pyairbyte_venv() -> Path:
-    """Create .venv-pyairbyte once (and again when REQUIREMENTS change); return its python."""
+    """Create .venv-pyairbyte once (and again when REQUIREMENTS change), with this checkout's
+    emulator installed in it; return its python."""
     python = PYAIRBYTE_VENV / "bin" / "python"
     stamp = PYAIRBYTE_VENV / (".installed-" + hashlib.sha1("\n".join(REQUIREMENTS).encode()).hexdigest()[:12])
     if stamp.exists() and python.exists():
+        ensure_emulator(python)
         return python
     base = _python_for_pyairbyte()
     print(f"[setup] creating {PYAIRBYTE_VENV.name} with {base} and installing {' '.join(REQUIREMENTS)} "
@@ -56,7 +61,21 @@ def ensure_pyairbyte_venv() -> Path:
     subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--upgrade", "pip"], check=True)
     subprocess.run([str(python), "-m", "pip", "install", "--quiet", *REQUIREMENTS], check=True)
     stamp.touch()
+    ensure_emulator(python)
     return python
+
+
+def ensure_emulator(python: Path) -> None:
+    """Install emulator/ into .venv-pyairbyte (editable, no dependencies: it has none) unless that
+    venv already imports timify_emulator from this checkout (a venv made before the emulator was a
+    package, or by another checkout, gets it installed)."""
+    package = EMULATOR / "timify_emulator"
+    probe = ("import pathlib, sys, timify_emulator; "
+             "sys.exit(pathlib.Path(timify_emulator.__file__).resolve().parent != pathlib.Path(sys.argv[1]))")
+    if subprocess.run([str(python), "-c", probe, str(package.resolve())], capture_output=True).returncode == 0:
+        return
+    print(f"[setup] installing the TIMIFY emulator ({EMULATOR.relative_to(REPO)}) into {PYAIRBYTE_VENV.name}", flush=True)
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", "-e", str(EMULATOR)], check=True)
 
 
 def _python_for_pyairbyte() -> str:
@@ -98,13 +117,12 @@ def run_job(args) -> int:
     import airbyte as ab
     from airbyte.caches import DuckDBCache
 
-    sys.path.insert(0, str(REPO))  # the emulator package (stdlib only)
     emulator = None
     if args.config:
         config = json.loads(args.config.read_text())
         print(f"Source: TIMIFY account from {args.config}")
     else:
-        from integration_tests.timify_emulator import Emulator
+        from timify_emulator import Emulator
 
         emulator = Emulator(companies=args.companies, appointments_per_company=args.appointments_per_company,
                             seed=1, enterprise=True).start()

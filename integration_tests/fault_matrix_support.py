@@ -1,7 +1,9 @@
 """Helpers for the fault matrix (test_fault_matrix*.py): the real `source-timify` entry point as a
 process that can be interrupted, exact comparisons with the emulator's ground truth, and a record
-of every byte the connector printed so that no secret or token can slip out unnoticed."""
+of every byte the connector printed so that no secret or token can slip out unnoticed; the streams
+the scenarios sync, their small emulator and the changes they make to it between syncs."""
 
+import datetime as dt
 import json
 import os
 import signal
@@ -20,6 +22,9 @@ from integration_tests.connector import (
     keyed,
     parse_messages,
 )
+from timify_emulator import Emulator
+
+STREAMS = ["companies", "appointments", "customers"]
 
 # Every (stdout, stderr) the matrix produced, with the secrets and tokens that must not be in it.
 OUTPUTS: List[dict] = []
@@ -147,3 +152,24 @@ def assert_equals_truth(emu, config, streams: List[str], *runs: Run) -> None:
             f"{stream}: {len(missing)} missing, {len(extra)} extra, {len(stale)} stale "
             f"({len(union)} read, {len(expected)} expected)"
         )
+
+
+def small_emulator(seed, **knobs):
+    return Emulator(companies=2, appointments_per_company=150, seed=seed, **knobs)
+
+
+def mutate(emu, note):
+    """Change appointments far back, near and far ahead and book new ones; change a customer.
+    Returns the (company_id, id) of the appointments changed."""
+    changed = set()
+    now = emu.now()
+    for company_id in emu.company_ids:
+        by_start = sorted(emu.truth("appointments", company_id), key=lambda a: a["startDate"])
+        for appointment in (by_start[0], by_start[len(by_start) // 2], by_start[-1]):
+            emu.update_appointment(company_id, appointment["id"], notes=note)
+            changed.add((company_id, appointment["id"]))
+        for days in (-600, 2, 300):
+            changed.add((company_id, emu.create_appointment(company_id, start=now + dt.timedelta(days=days))["id"]))
+        customer = emu.truth("customers", company_id)[0]
+        emu.update_customer(company_id, customer["id"], firstName=note)
+    return changed

@@ -6,8 +6,8 @@ import datetime as dt
 import json
 
 from integration_tests.connector import full_range_config, run_connector
-from integration_tests.test_incremental_syncs import Destination, assert_holds_the_truth
-from integration_tests.timify_emulator import Emulator
+from integration_tests.destination import Destination, assert_holds_the_truth
+from timify_emulator import Emulator
 from source_timify.cancellations import decode_ids
 
 UTC = dt.timezone.utc

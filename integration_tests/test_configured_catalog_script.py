@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from integration_tests.connector import SOURCE_TIMIFY, STREAMS, parse_messages
-from integration_tests.timify_emulator import Emulator
+from timify_emulator import Emulator
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "configured_catalog.py"
 

@@ -12,7 +12,7 @@ from integration_tests.connector import (
     keyed,
     run_connector,
 )
-from integration_tests.timify_emulator import Emulator
+from timify_emulator import Emulator
 
 
 def test_spec_lists_every_config_field_with_validation():

@@ -4,7 +4,7 @@ behaviour, or both: the token form (raw, Bearer, both) and the error shape (nest
 import pytest
 
 from integration_tests.connector import ENTERPRISE_STREAMS, expected_records, full_range_config, keyed, run_connector
-from integration_tests.timify_emulator import Emulator
+from timify_emulator import Emulator
 
 
 @pytest.fixture(scope="module")

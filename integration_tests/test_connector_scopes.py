@@ -4,8 +4,8 @@ emulators that grant the app fewer scopes (each scope removed in turn), enterpri
 import pytest
 
 from integration_tests.connector import ENTERPRISE_STREAMS, STREAMS, expected_records, full_range_config, keyed, run_connector
-from integration_tests.timify_emulator import Emulator
-from integration_tests.timify_emulator.api import ALL_SCOPES
+from timify_emulator import Emulator
+from timify_emulator.api import ALL_SCOPES
 
 NEEDS = {"Events": {"appointments"}, "Customers": {"customers", "customer_fields"}, "Services": {"services"},
          "Resources": {"resources", "timeshifts"}, "Enterprises": {"enterprise_customers"},

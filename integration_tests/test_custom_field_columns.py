@@ -18,7 +18,7 @@ from integration_tests.connector import (
     run_connector,
     with_custom_field_columns,
 )
-from integration_tests.timify_emulator import Emulator
+from timify_emulator import Emulator
 
 CUSTOMERS, ENTERPRISE_CUSTOMERS = "customers", "enterprise_customers"
 SCHEMAS = Path(__file__).resolve().parent.parent / "source_timify" / "schemas"

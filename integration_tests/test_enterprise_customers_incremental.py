@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from integration_tests.connector import expected_records, run_connector
-from integration_tests.timify_emulator import Emulator
+from timify_emulator import Emulator
 
 STREAM = "enterprise_customers"
 PATH = "/v1/enterprise-customers"

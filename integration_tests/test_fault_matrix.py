@@ -15,17 +15,19 @@ import pytest
 from integration_tests.connector import expected_records, full_range_config, keyed
 from integration_tests.fault_matrix_support import (
     OUTPUTS,
+    STREAMS,
     Connector,
     assert_equals_truth,
     assert_no_duplicates,
     leaks,
     merge_states,
+    mutate,
     remember,
     run,
+    small_emulator,
 )
-from integration_tests.timify_emulator import Emulator
+from timify_emulator import Emulator
 
-STREAMS = ["companies", "appointments", "customers"]
 DATA = lambda entry: not entry["path"].startswith("/v1/auth/")  # noqa: E731
 
 
@@ -36,10 +38,6 @@ def no_secret_in_any_output():
     yield
     found = leaks(OUTPUTS[first:])
     assert not found, f"secrets or tokens printed: {found}"
-
-
-def small_emulator(seed, **knobs):
-    return Emulator(companies=2, appointments_per_company=150, seed=seed, **knobs)
 
 
 def wait_for_data_requests(emu, n, timeout=120):
@@ -133,23 +131,6 @@ def test_03_secret_rotated_mid_sync_fails_naming_the_app_secret_and_resumes_with
         assert_no_duplicates(resumed, STREAMS)
         assert_equals_truth(emu, config, STREAMS, first, failed, resumed)
         assert changed <= {(r["company_id"], r["id"]) for r in resumed.records("appointments")}
-
-
-def mutate(emu, note):
-    """Change appointments far back, near and far ahead and book new ones; change a customer.
-    Returns the (company_id, id) of the appointments changed."""
-    changed = set()
-    now = emu.now()
-    for company_id in emu.company_ids:
-        by_start = sorted(emu.truth("appointments", company_id), key=lambda a: a["startDate"])
-        for appointment in (by_start[0], by_start[len(by_start) // 2], by_start[-1]):
-            emu.update_appointment(company_id, appointment["id"], notes=note)
-            changed.add((company_id, appointment["id"]))
-        for days in (-600, 2, 300):
-            changed.add((company_id, emu.create_appointment(company_id, start=now + dt.timedelta(days=days))["id"]))
-        customer = emu.truth("customers", company_id)[0]
-        emu.update_customer(company_id, customer["id"], firstName=note)
-    return changed
 
 
 # 4 -----------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import pytest
 
 from integration_tests.connector import full_range_config
 from integration_tests.fault_matrix_support import OUTPUTS, leaks, run
-from integration_tests.timify_emulator import Emulator
+from timify_emulator import Emulator
 
 APP_SECRET = ("app_secret", "App Secret")
 

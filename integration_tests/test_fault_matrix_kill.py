@@ -15,15 +15,17 @@ import pytest
 from integration_tests.connector import full_range_config
 from integration_tests.fault_matrix_support import (
     OUTPUTS,
+    STREAMS,
     Connector,
     assert_equals_truth,
     assert_no_duplicates,
     leaks,
     merge_states,
+    mutate,
     remember,
     run,
+    small_emulator,
 )
-from integration_tests.test_fault_matrix import STREAMS, mutate, small_emulator
 
 DEFAULT_SEEDS = list(range(5))
 SLOW_SEEDS = list(range(5, 25))

@@ -9,59 +9,15 @@ range where no deletion record is due (test_cancellations.py covers those that a
 """
 
 import datetime as dt
-from typing import Dict, Iterable, List, Optional
 
 import pytest
 
-from integration_tests.connector import expected_records, full_range_config, keyed, run_connector
-from integration_tests.timify_emulator import Emulator
+from integration_tests.connector import expected_records, full_range_config, run_connector
+from integration_tests.destination import STREAMS, Destination, assert_holds_the_truth
+from timify_emulator import Emulator
 from source_timify.date_ranges import company_date_range, windows
 
-STREAMS = ["appointments", "customers"]
 UTC = dt.timezone.utc
-
-
-class Destination:
-    """What Airbyte keeps from a series of syncs in Append + Deduped mode."""
-
-    def __init__(self) -> None:
-        self.tables: Dict[str, Dict[tuple, dict]] = {name: {} for name in STREAMS}
-        self.state: Optional[List[dict]] = None
-        self.runs = []
-
-    def sync(self, config: dict, streams: Iterable[str] = STREAMS, expect_success: bool = True):
-        run = run_connector("read", config, list(streams), state=self.state)
-        if expect_success:
-            assert run.returncode == 0 and not run.errors(), (run.errors(), run.stderr[-3000:])
-        for name in streams:
-            for key, record in keyed(run.records(name), name).items():
-                if record.get("_ab_cdc_deleted_at"):  # a deletion record: the row goes
-                    self.tables[name].pop(key, None)
-                else:
-                    self.tables[name][key] = record
-        if run.last_states():
-            self.state = run.last_states()
-        self.runs.append(run)
-        return run
-
-    def company_state(self, stream: str) -> dict:
-        for message in self.state or []:
-            if message["stream"]["stream_descriptor"]["name"] == stream:
-                return message["stream"]["stream_state"].get("companies", {})
-        return {}
-
-
-def assert_holds_the_truth(emu, config: dict, destination: Destination, gone: Iterable[str] = ()) -> None:
-    gone = set(gone)
-    for stream in STREAMS:
-        truth = keyed(expected_records(emu, stream, config), stream)
-        held = destination.tables[stream]
-        missing = [key for key in truth if key not in held]
-        stale = [key for key in truth if key in held and held[key] != truth[key]]
-        extra = [key for key in held if key not in truth and key[-1] not in gone]
-        assert not (missing or stale or extra), (
-            f"{stream}: {len(missing)} of {len(truth)} missing, {len(stale)} stale, {len(extra)} extra"
-        )
 
 
 LOOKBACK_SECONDS = 300  # the manifest's lookback_seconds

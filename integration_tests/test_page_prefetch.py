@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from integration_tests.connector import expected_records, keyed, run_connector
-from integration_tests.timify_emulator import Emulator
+from timify_emulator import Emulator
 
 
 def most_in_flight(entries):

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from integration_tests.connector import SOURCE_TIMIFY, catalog, run_connector
-from integration_tests.timify_emulator import Emulator
+from timify_emulator import Emulator
 
 PROGRESS = re.compile(r"^Sync progress after \d+ s: ([\d,]+) records so far(?:; (\d+) of (\d+) companies done)?; ")
 

@@ -17,7 +17,7 @@ from collections import Counter
 import pytest
 
 from integration_tests.connector import ENTERPRISE_STREAMS, STREAMS, full_range_config, run_connector
-from integration_tests.timify_emulator import Emulator
+from timify_emulator import Emulator
 
 RUNS = 3
 DATES = {"from_date", "to_date", "from", "to"}

@@ -12,7 +12,7 @@ import pytest
 from airbyte_cdk.test.standard_tests import DeclarativeSourceTestSuite
 from airbyte_cdk.test.standard_tests.pytest_hooks import pytest_generate_tests  # noqa: F401  (scenarios from acceptance-test-config.yml)
 
-from integration_tests.timify_emulator import Emulator
+from timify_emulator import Emulator
 from source_timify import SourceTimify
 
 ROOT = Path(__file__).resolve().parent.parent

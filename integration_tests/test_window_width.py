@@ -8,8 +8,8 @@ import math
 import pytest
 
 from integration_tests.connector import expected_records, full_range_config, keyed, run_connector
-from integration_tests.test_incremental_syncs import Destination, assert_holds_the_truth
-from integration_tests.timify_emulator import Emulator
+from integration_tests.destination import Destination, assert_holds_the_truth
+from timify_emulator import Emulator
 
 UTC = dt.timezone.utc
 

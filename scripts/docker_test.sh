@@ -40,8 +40,10 @@ if [[ $(id -u) -ne 0 ]]; then
   SUDO="sudo -n"
 fi
 
-# Python on the host drives the emulator and parses messages: the repo's venv if it exists,
-# otherwise the system Python 3 (the emulator and the checks below are stdlib-only).
+# Python on the host drives the emulator and parses messages: the repo's venv if it exists
+# (`make setup` installs the emulator package, timify_emulator, into it), otherwise the system
+# Python 3 with the emulator installed (`pip install -e emulator`; it and the checks below are
+# stdlib-only).
 PY="$REPO/.venv/bin/python"
 [[ -x "$PY" ]] || PY="$(command -v python3)"
 
@@ -111,7 +113,9 @@ trap cleanup EXIT
 chmod 755 "$WORK"
 
 log "starting the emulator ($COMPANIES companies, $APPOINTMENTS_PER_COMPANY appointments each)"
-"$PY" -m integration_tests.timify_emulator --host 127.0.0.1 --port 0 --companies "$COMPANIES" \
+"$PY" -c "import timify_emulator" 2> /dev/null \
+  || die "$PY cannot import timify_emulator: run \`make setup\` (or pip install -e emulator)"
+"$PY" -m timify_emulator --host 127.0.0.1 --port 0 --companies "$COMPANIES" \
   --appointments-per-company "$APPOINTMENTS_PER_COMPANY" --seed 1 \
   > "$WORK/emulator.json" 2> "$WORK/emulator.log" < /dev/null &
 EMU_PID=$!

@@ -3,14 +3,19 @@
 Usage: python scripts/generate_schemas.py [SAMPLES_DIR]   (default ../shared/timify-samples)
 
 The manifest loads them with the CDK's JsonFileSchemaLoader (`definitions.schema_loader`).
-Types are inferred from every sample record of a stream, together with the records the
-emulator generates on the same shapes (they vary the fields the few samples leave null), and,
-where no real sample exists, from the fields the API contract lists. Every property may be null (`["<type>", "null"]`), ISO-8601
+Two sources only, and no test double: types are inferred from every real sample record of a
+stream (../shared/timify-samples/), and the fields the API contract (../shared/timify-api.md)
+lists are declared where no sample shows them (`extra` in `stream_schema`: customers and
+timeshifts have no real sample at all). Where a sample has a field but its values do not show its
+type (null in every sample, an empty list, whole-number prices), the type is declared in
+`DECLARED` below, with the reason. Every property may be null (`["<type>", "null"]`), ISO-8601
 date-times get `format: date-time` (also `reservedUntil` and `scheduledForDeletionAt`, null in every
 sample), objects keep `additionalProperties: true`, and the odd fields (`date`, `timestamp`, `ts`)
-say in a description what they hold.
+say in a description what they hold. The emulator's records are checked against these schemas
+(the integration test test_schema_formats.py), not used to make them.
 """
 
+import copy
 import glob
 import json
 import re
@@ -58,13 +63,17 @@ def infer(values):
     }
 
 
-def stream_schema(records, extra=None, company_scoped=True):
-    schema = infer(records) if records else {"properties": {}}
+def stream_schema(records, extra=None, company_scoped=True, declared=None):
+    """The schema of a stream's `records`; `extra`: fields no record has (added), `declared`:
+    fields whose values in the records do not show their type (replaced)."""
+    schema = infer(records) if records else {"type": "object", "additionalProperties": True, "properties": {}}
     schema["type"] = "object"
     schema["additionalProperties"] = True
     properties = schema["properties"]
     for name, spec in (extra or {}).items():
-        properties.setdefault(name, spec)
+        properties.setdefault(name, copy.deepcopy(spec))
+    for name, spec in (declared or {}).items():
+        properties[name] = copy.deepcopy(spec)
     properties["id"] = {"type": "string", "description": "TIMIFY id (24 hexadecimal characters)."}
     if company_scoped:
         properties["company_id"] = {
@@ -75,33 +84,64 @@ def stream_schema(records, extra=None, company_scoped=True):
     return schema
 
 
-def build_schemas(samples):
-    """Every stream's schema, from the samples in `samples` and the emulator's records."""
-    load = lambda pattern: [json.load(open(p)) for p in sorted(glob.glob(str(samples / pattern)))]
-    sys.path.insert(0, str(ROOT))
-    from integration_tests.timify_emulator import Emulator
+S = {"type": ["string", "null"]}
+I = {"type": ["integer", "null"]}
+N = {"type": ["number", "null"]}
+B = {"type": ["boolean", "null"]}
+DT = {"type": ["string", "null"], "format": "date-time"}
 
-    emulated = Emulator(companies=4, appointments_per_company=500, seed=5)
-    generated = {stream: emulated.truth(stream) for stream in
-                 ["companies", "appointments", "customers", "customer_fields", "services",
-                  "resources", "timeshifts", "enterprise_customers"]}
-    appointments = [a["data"] for a in load("*/appointments/*.json")] + generated["appointments"]
+
+def obj(**properties):
+    """A nullable object with these properties (sorted by name, as inferred objects are)."""
+    return {"type": ["object", "null"], "additionalProperties": True, "properties": dict(sorted(properties.items()))}
+
+
+def array(items):
+    return {"type": ["array", "null"], "items": items}
+
+
+# Fields the samples have whose values do not show their type: null in every sample, an empty
+# list in every sample, or whole numbers where TIMIFY's values need not be. No source states these
+# shapes (the samples' README: nested objects "vary by booking type"): they are the project's
+# [decided] shapes, the ones the emulator serves, written out here so that the generator reads no
+# test double (the emulator's records are checked against the schemas by the integration test
+# test_schema_formats.py).
+DECLARED = {
+    "appointments": {
+        # A price may have cents; every sample's is a whole number.
+        "price": N,
+        # null in every sample: the booked service (id, externalId, name), null for a course.
+        "service": obj(id=S, externalId=S, name=S),
+        # [] in every sample: the booking's customers, and its custom-field values ({id, value},
+        # values written as strings, as customers' `customfields` are written, section 5).
+        "customers": array(obj(id=S, externalId=S, fullName=S, email=S, participantsCount=I)),
+        "customfields": array(obj(id=S, value=S)),
+    },
+    # As appointments' price.
+    "services": {"price": N},
+    # null in every sample: a SELECT field's options.
+    "customer_fields": {"selectOptions": array(obj(label=S, value=S))},
+}
+
+
+def build_schemas(samples):
+    """Every stream's schema, from the samples in `samples` and the API contract."""
+    load = lambda pattern: [json.load(open(p)) for p in sorted(glob.glob(str(samples / pattern)))]
+    appointments = [a["data"] for a in load("*/appointments/*.json")]
     companies = [c for b in load("*/booker-company.json") for c in b["data"]["companies"]]
-    dt = {"type": ["string", "null"], "format": "date-time"}
-    s = {"type": ["string", "null"]}
-    i = {"type": ["integer", "null"]}
-    company_records = [
-        {k: v for k, v in c.items() if not isinstance(v, list)} for c in companies
-    ] + generated["companies"]
-    interval = {"type": ["array", "null"], "items": {"type": ["object", "null"], "additionalProperties": True,
-                "properties": {"begin": dt, "end": dt}}}
+    dt, s, i = DT, S, I
+    company_records = [{k: v for k, v in c.items() if not isinstance(v, list)} for c in companies]
+    interval = array(obj(begin=dt, end=dt))
     schemas = {
+        # The contract's company record (section 3): the booker-company samples have none of
+        # these fields. phone{...}: number and country, as TIMIFY writes phones (section 5), and a
+        # prefix; address{city, formatted, ...}: the "..." as street, streetNumber, zipCode,
+        # country. prefix and the address's postal parts are the emulator's [decided] shape.
         "companies": stream_schema(
             company_records,
             {"createdAt": dt, "updatedAt": dt, "contactEmail": s,
-             "phone": {"type": ["object", "null"], "additionalProperties": True},
-             "address": {"type": ["object", "null"], "additionalProperties": True,
-                         "properties": {"city": s, "formatted": s}},
+             "phone": obj(country=s, number=s, prefix=s),
+             "address": obj(city=s, country=s, formatted=s, street=s, streetNumber=s, zipCode=s),
              "onlineStatus": {"type": ["object", "null"], "additionalProperties": True,
                               "properties": {"isOnline": {"type": ["boolean", "null"]}}},
              "enterprise": {"type": ["object", "null"], "additionalProperties": True,
@@ -111,22 +151,32 @@ def build_schemas(samples):
         "appointments": stream_schema(appointments, {"_ab_cdc_deleted_at": {
             "type": ["string", "null"], "format": "date-time",
             "description": "When the connector noticed that this upcoming appointment was cancelled (TIMIFY "
-                           "deletes cancelled appointments); null on every appointment TIMIFY still has."}}),
-        "services": stream_schema([x for c in companies for x in c["services"] + c["groupServices"]]
-                                  + generated["services"], {"createdAt": dt, "updatedAt": dt}),
-        "resources": stream_schema([x for c in companies for x in c["resources"]] + generated["resources"],
-                                   {"createdAt": dt, "updatedAt": dt}),
-        "customer_fields": stream_schema([x for c in companies for x in c["customerFields"]]
-                                         + generated["customer_fields"]),
+                           "deletes cancelled appointments); null on every appointment TIMIFY still has."}},
+            declared=DECLARED["appointments"]),
+        # The samples' services and courses (groupServices); a list serves both, `isCourse` (as on
+        # the sample appointments) says which [decided]. createdAt/updatedAt here, on resources and
+        # on customer_fields: every list record carries them [decided, as the contract has for
+        # companies and customers].
+        "services": stream_schema([x for c in companies for x in c["services"] + c["groupServices"]],
+                                  {"createdAt": dt, "updatedAt": dt, "isCourse": B}, declared=DECLARED["services"]),
+        # Besides the samples' fields, a resource's contact address [decided, not in the contract].
+        "resources": stream_schema([x for c in companies for x in c["resources"]],
+                                   {"createdAt": dt, "updatedAt": dt, "email": s}),
+        # defaultId: which built-in attribute a field holds (email, firstName, ...), as customers'
+        # values carry it ({id, defaultId, value}, section 5) [decided].
+        "customer_fields": stream_schema([x for c in companies for x in c["customerFields"]],
+                                         {"createdAt": dt, "updatedAt": dt, "defaultId": s},
+                                         declared=DECLARED["customer_fields"]),
+        # No real sample: the contract's customer record (section 5).
         "customers": stream_schema(
-            generated["customers"],
+            [],
             {"externalId": s, "firstName": s, "lastName": s, "fullName": s, "email": s, "totalBookings": i,
              "createdAt": dt, "updatedAt": dt, "ts": i,
-             "fields": {"type": ["array", "null"], "items": {"type": ["object", "null"], "additionalProperties": True,
-                        "properties": {"id": s, "defaultId": s, "value": {}}}}},
+             "fields": array(obj(id=s, defaultId=s, value={}))},
         ),
+        # No real sample: the contract's timeshift record (section 5).
         "timeshifts": stream_schema(
-            generated["timeshifts"],
+            [],
             {"resourceId": s, "resourceExternalId": s, "type": s, "isDenial": {"type": ["boolean", "null"]},
              "denialReason": s, "from": dt, "to": dt, "workingTimes": interval, "bookingTimes": interval,
              "denialTimes": interval, "createdAt": dt, "updatedAt": dt},

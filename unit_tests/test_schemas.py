@@ -1,5 +1,6 @@
 """Stream schemas: typed, PyAirbyte-friendly unions only, date-times marked."""
 
+import ast
 import json
 import sys
 from pathlib import Path
@@ -115,6 +116,16 @@ def test_regenerating_the_schemas_keeps_the_schema_files_as_they_are():
         sys.path.pop(0)
     files = generate_schemas.schema_files(generate_schemas.build_schemas(SAMPLES))
     assert files == {path.name: path.read_text() for path in SCHEMA_FILES.glob("*.json")}
+
+
+def test_the_schema_generator_imports_the_standard_library_only():
+    """The shipped schemas come from the real samples and the API contract: the generator imports
+    no emulator (a test double) and nothing else of this repository."""
+    tree = ast.parse((Path(__file__).resolve().parent.parent / "scripts" / "generate_schemas.py").read_text())
+    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+    assert imported and imported <= set(sys.stdlib_module_names), imported - set(sys.stdlib_module_names)
+    assert not [node for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level]
 
 
 def test_every_stream_loads_its_schema_from_its_own_file_and_the_manifest_holds_none():

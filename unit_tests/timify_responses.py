@@ -4,7 +4,7 @@ Copied from `../shared/timify-samples/` (company A's appointment, its company ob
 resources and customer field definitions), so that a unit test's records look like TIMIFY's, not
 like a guess. These are plain response bodies: tests register them with requests-mock, page by
 page. How TIMIFY *behaves* (paging, auth, windows, faults) is modelled once, by the emulator in
-`integration_tests/timify_emulator/`, which the integration tests run against.
+`emulator/timify_emulator/` (the `timify_emulator` package), which the integration tests run against.
 """
 
 import copy

@@ -2,8 +2,8 @@
 
 import requests
 
-from integration_tests.conftest import TimifyHttp
-from integration_tests.timify_emulator import Emulator
+from emulator_test_support import TimifyHttp
+from timify_emulator import Emulator
 
 
 def _login(emu, **kw):

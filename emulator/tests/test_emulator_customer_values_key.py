@@ -5,7 +5,7 @@ import urllib.request
 
 import pytest
 
-from integration_tests.timify_emulator import Emulator
+from timify_emulator import Emulator
 
 
 def _customers(emu, path, company_id):

@@ -1,6 +1,6 @@
 """Reproduce the emulator's figures: generation time, memory, single-client serve rate.
 
-    python -m integration_tests.timify_emulator.measure --companies 20 --appointments-per-company 50000
+    python -m timify_emulator.measure --companies 20 --appointments-per-company 50000
 
 Serve rate: one client (http.client, keep-alive) logs in, then pages through 31-day appointment
 windows with limit=1000 and reads each body without parsing it, so the figure is the emulator's,

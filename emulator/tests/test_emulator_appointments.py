@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from integration_tests.conftest import EMULATOR_NOW
+from emulator_test_support import EMULATOR_NOW
 
 DAY = dt.timedelta(days=1)
 

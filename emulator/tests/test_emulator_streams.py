@@ -5,9 +5,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from integration_tests.timify_emulator import Emulator
+from timify_emulator import Emulator
 
-from integration_tests.conftest import EMULATOR_NOW
+from emulator_test_support import EMULATOR_NOW
 
 SIMPLE = [("/v1/customers", "customers"), ("/v1/customers/customfields", "customer_fields"),
           ("/v1/services", "services"), ("/v1/resources", "resources")]

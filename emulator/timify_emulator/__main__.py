@@ -1,4 +1,4 @@
-"""python -m integration_tests.timify_emulator --port 0 --companies 3 --appointments-per-company 2000 --seed 1
+"""python -m timify_emulator --port 0 --companies 3 --appointments-per-company 2000 --seed 1
 
 Prints one JSON line {"base_url": ..., "config": {...}} and serves until SIGINT/SIGTERM.
 """
@@ -19,7 +19,7 @@ def _rate(text):
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(prog="python -m integration_tests.timify_emulator", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m timify_emulator", description=__doc__.splitlines()[0])
     p.add_argument("--host", default="127.0.0.1", help="address to bind (0.0.0.0 inside a container)")
     p.add_argument("--port", type=int, default=0, help="0 picks a free port")
     p.add_argument("--companies", type=int, default=3)

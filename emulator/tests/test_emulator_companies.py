@@ -1,7 +1,7 @@
 """Contract section 3: installations, /v1/companies, the company-id header, enterprise customers."""
 
-from integration_tests.conftest import EMULATOR_NOW, TimifyHttp
-from integration_tests.timify_emulator import Emulator
+from emulator_test_support import EMULATOR_NOW, TimifyHttp
+from timify_emulator import Emulator
 
 
 def test_companies_lists_every_covered_company_with_contract_fields(emu, api):

@@ -5,8 +5,8 @@ import datetime as dt
 
 import pytest
 
-from integration_tests.conftest import EMULATOR_NOW, TimifyHttp
-from integration_tests.timify_emulator import Emulator
+from emulator_test_support import EMULATOR_NOW, TimifyHttp
+from timify_emulator import Emulator
 
 PATH = "/v1/enterprise-customers"
 

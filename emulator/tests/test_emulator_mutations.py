@@ -2,7 +2,7 @@
 
 import datetime as dt
 
-from integration_tests.conftest import EMULATOR_NOW, TimifyHttp
+from emulator_test_support import EMULATOR_NOW, TimifyHttp
 
 
 def _epoch(text):

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from integration_tests.conftest import EMULATOR_NOW, TimifyHttp
-from integration_tests.timify_emulator import Emulator
+from emulator_test_support import EMULATOR_NOW, TimifyHttp
+from timify_emulator import Emulator
 
 ENTERPRISE_FIELDS = "/v1/enterprise-customers/customfields"
 

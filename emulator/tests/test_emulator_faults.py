@@ -6,8 +6,8 @@ import time
 import pytest
 import requests
 
-from integration_tests.conftest import TimifyHttp
-from integration_tests.timify_emulator import Emulator
+from emulator_test_support import TimifyHttp
+from timify_emulator import Emulator
 
 
 def _cust(api, emu, **params):

@@ -15,7 +15,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 @pytest.fixture
 def cli():
     proc = subprocess.Popen(
-        [sys.executable, "-m", "integration_tests.timify_emulator", "--port", "0", "--companies", "2",
+        [sys.executable, "-m", "timify_emulator", "--port", "0", "--companies", "2",
          "--appointments-per-company", "50", "--seed", "1", "--now", "2025-03-20T12:00:00Z", "--max-page-size", "500"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = proc.stdout.readline()
@@ -46,7 +46,7 @@ def test_cli_prints_one_json_line_serves_and_exits_cleanly_on_signal(cli, sig):
 
 
 def test_cli_company_install():
-    proc = subprocess.Popen([sys.executable, "-m", "integration_tests.timify_emulator", "--company-install",
+    proc = subprocess.Popen([sys.executable, "-m", "timify_emulator", "--company-install",
                              "--appointments-per-company", "10"], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:
         cfg = json.loads(proc.stdout.readline())["config"]

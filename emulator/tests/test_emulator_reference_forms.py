@@ -4,7 +4,7 @@ sections 2 and 7): which `authorization` forms a data call may use, and the erro
 import pytest
 import requests
 
-from integration_tests.timify_emulator import Emulator
+from timify_emulator import Emulator
 
 
 @pytest.fixture(scope="module")
