@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup lock test unit integration emulator demo bench docker-test qa fault-matrix clean
+.PHONY: setup lock lint format test unit integration emulator demo bench docker-test qa fault-matrix clean
 
 # Exactly what poetry.lock pins, hash-checked (requirements-dev.txt is exported from the lock;
 # unit_tests/test_locked_requirements.py keeps them in step), then the package itself and the TIMIFY
@@ -26,6 +26,17 @@ lock:
 	.venv-poetry/bin/poetry lock
 	.venv-poetry/bin/poetry export --format requirements.txt --output requirements.txt
 	.venv-poetry/bin/poetry export --format requirements.txt --with dev --output requirements-dev.txt
+
+## The formatter, the linter and the type checker, on the whole repository (CI runs it first).
+lint: $(STAMP)
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+## Reformat and apply the linter's safe fixes.
+format: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
 
 ## The test command (CI runs it): unit tests, emulator tests, integration tests against the emulator.
 test: $(STAMP)
