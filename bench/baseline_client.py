@@ -78,8 +78,13 @@ def main(argv=None):
             while True:
                 body = get(
                     "/v1/appointments",
-                    {"from_date": frm.isoformat(), "to_date": to.isoformat(), "timezone": "UTC",
-                     "page": page, "limit": a.page_size},
+                    {
+                        "from_date": frm.isoformat(),
+                        "to_date": to.isoformat(),
+                        "timezone": "UTC",
+                        "page": page,
+                        "limit": a.page_size,
+                    },
                     headers={"company-id": company},
                 )
                 for record in body["data"]:

@@ -17,8 +17,6 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-
-
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 PY = sys.executable
@@ -44,9 +42,23 @@ class EmulatorProcess:
     def __init__(self, companies, appointments_per_company, latency_ms=0, seed=1, max_window_days=31):
         self.companies = companies
         self.apc = appointments_per_company
-        cmd = [PY, "-m", "timify_emulator", "--port", "0", "--companies", str(companies),
-               "--appointments-per-company", str(appointments_per_company), "--seed", str(seed),
-               "--latency-ms", str(latency_ms), "--max-window-days", str(max_window_days)]
+        cmd = [
+            PY,
+            "-m",
+            "timify_emulator",
+            "--port",
+            "0",
+            "--companies",
+            str(companies),
+            "--appointments-per-company",
+            str(appointments_per_company),
+            "--seed",
+            str(seed),
+            "--latency-ms",
+            str(latency_ms),
+            "--max-window-days",
+            str(max_window_days),
+        ]
         t0 = time.perf_counter()
         self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
@@ -60,17 +72,20 @@ class EmulatorProcess:
 
     def _req(self, method, path, body=None):
         data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.base_url + path, data=data, method=method,
-                                     headers={"content-type": "application/json"})
+        req = urllib.request.Request(
+            self.base_url + path, data=data, method=method, headers={"content-type": "application/json"}
+        )
         with urllib.request.urlopen(req, timeout=600) as r:
             return json.loads(r.read())
 
     def _get_data_companies(self):
-        token = self._req("POST", "/v1/auth/token", {"appid": self.config["app_id"],
-                                                      "appsecret": self.config["app_secret"]})["accessToken"]
+        token = self._req(
+            "POST", "/v1/auth/token", {"appid": self.config["app_id"], "appsecret": self.config["app_secret"]}
+        )["accessToken"]
         req = urllib.request.Request(
             self.base_url + "/v1/companies?limit=10000&enterprise_id=" + self.config.get("enterprise_id", ""),
-            headers={"authorization": token})
+            headers={"authorization": token},
+        )
         with urllib.request.urlopen(req, timeout=60) as r:
             return json.loads(r.read())["data"]
 
@@ -98,13 +113,17 @@ class EmulatorProcess:
 
     def window_totals(self, company_ids, spans):
         """totalItems of every company x window (limit=1 probes, 8 in parallel): the minimum pages."""
-        token = self._req("POST", "/v1/auth/token", {"appid": self.config["app_id"],
-                                                      "appsecret": self.config["app_secret"]})["accessToken"]
+        token = self._req(
+            "POST", "/v1/auth/token", {"appid": self.config["app_id"], "appsecret": self.config["app_secret"]}
+        )["accessToken"]
 
         def probe(key):
             cid, (frm, to) = key
             url = "%s/v1/appointments?from_date=%s&to_date=%s&timezone=UTC&page=1&limit=1" % (
-                self.base_url, frm.isoformat(), to.isoformat())
+                self.base_url,
+                frm.isoformat(),
+                to.isoformat(),
+            )
             req = urllib.request.Request(url, headers={"authorization": token, "company-id": cid})
             with urllib.request.urlopen(req, timeout=120) as r:
                 return key, json.loads(r.read())["meta"]["totalItems"]
@@ -162,8 +181,13 @@ def run_measured(cmd, out_path, err_path=None, timeout=3600, sample_s=0.25):
                 rss = _rss_kb(proc.pid)
                 if rss is None:
                     return
-                trace.append((round(time.perf_counter() - t0, 2), round(rss / 1024, 1),
-                              round(os.path.getsize(out_path) / 1e6, 1)))
+                trace.append(
+                    (
+                        round(time.perf_counter() - t0, 2),
+                        round(rss / 1024, 1),
+                        round(os.path.getsize(out_path) / 1e6, 1),
+                    )
+                )
 
         poller = threading.Thread(target=poll, daemon=True)
         poller.start()
@@ -175,8 +199,14 @@ def run_measured(cmd, out_path, err_path=None, timeout=3600, sample_s=0.25):
         done.set()
         poller.join()
         proc.returncode = os.waitstatus_to_exitcode(status)
-    return {"started_epoch": started_epoch, "wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_rss_mb": usage.ru_maxrss / 1024,
-            "exit_code": proc.returncode, "rss_trace": trace}
+    return {
+        "started_epoch": started_epoch,
+        "wall_s": wall,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "peak_rss_mb": usage.ru_maxrss / 1024,
+        "exit_code": proc.returncode,
+        "rss_trace": trace,
+    }
 
 
 def scan_connector_output(path):
@@ -189,7 +219,7 @@ def scan_connector_output(path):
                 records += 1
                 i = line.rfind(marker)
                 if i >= 0:
-                    per_company[line[i + len(marker):i + len(marker) + 24].decode()] += 1
+                    per_company[line[i + len(marker) : i + len(marker) + 24].decode()] += 1
             elif b'"ERROR"' in line or b'"FATAL"' in line:
                 errors.append(line[:400].decode(errors="replace"))
     return records, errors, per_company
@@ -251,17 +281,30 @@ def economy(emu, counters, log_entries, totals, page_size, n_companies_listed):
     min_companies = max(1, math.ceil(n_companies_listed / page_size))
     logins = counters.get("logins", 0)
     appt = [e for e in log_entries if e["path"] == "/v1/appointments"]
-    keys = Counter((e["company_id"], e["query"].get("from_date"), e["query"].get("to_date"),
-                    e["query"].get("page"), e["query"].get("limit")) for e in appt)
+    keys = Counter(
+        (
+            e["company_id"],
+            e["query"].get("from_date"),
+            e["query"].get("to_date"),
+            e["query"].get("page"),
+            e["query"].get("limit"),
+        )
+        for e in appt
+    )
     companies_calls = sum(1 for e in log_entries if e["path"] == "/v1/companies")
     other = sum(1 for e in log_entries if e["path"] not in ("/v1/appointments", "/v1/companies", "/v1/auth/token"))
     made = counters.get("requests", len(log_entries))
     return {
-        "requests": made, "logins": logins, "refreshes": counters.get("refreshes", 0),
-        "appointment_pages": len(appt), "companies_calls": companies_calls, "other_calls": other,
+        "requests": made,
+        "logins": logins,
+        "refreshes": counters.get("refreshes", 0),
+        "appointment_pages": len(appt),
+        "companies_calls": companies_calls,
+        "other_calls": other,
         "repeated_pages": sum(c - 1 for c in keys.values() if c > 1),
         "non_200": {k: v for k, v in counters.get("by_status", {}).items() if str(k) != "200"},
-        "minimum_pages": min_pages, "minimum": min_pages + min_companies + 1,
+        "minimum_pages": min_pages,
+        "minimum": min_pages + min_companies + 1,
         "excess": made - (min_pages + min_companies + 1),
     }
 
@@ -270,8 +313,10 @@ def in_flight(log_entries):
     """(max, mean) requests being served at once, from the emulator's log."""
     if not log_entries:
         return 0, 0.0
-    events = sorted([(e["time"], 1) for e in log_entries] +
-                    [(e["time"] + e["duration_ms"] / 1000, -1) for e in log_entries], key=lambda x: (x[0], x[1]))
+    events = sorted(
+        [(e["time"], 1) for e in log_entries] + [(e["time"] + e["duration_ms"] / 1000, -1) for e in log_entries],
+        key=lambda x: (x[0], x[1]),
+    )
     now = peak = 0
     for _, d in events:
         now += d
@@ -299,8 +344,12 @@ def read_connector(emu, work, name, start, lookahead, page_size, workers, timeou
     out = work.path / ("%s.out" % name)
     emu.reset_log()
     emu_cpu0 = emu.cpu_seconds()
-    res = run_measured(CONNECTOR + ["read", "--config", str(cfg), "--catalog", str(work.catalog)], out,
-                       work.path / ("%s.err" % name), timeout=timeout)
+    res = run_measured(
+        CONNECTOR + ["read", "--config", str(cfg), "--catalog", str(work.catalog)],
+        out,
+        work.path / ("%s.err" % name),
+        timeout=timeout,
+    )
     res["emulator_cpu_s"] = emu.cpu_seconds() - emu_cpu0
     res["records"], res["errors"], res["per_company"] = scan_connector_output(out)
     res["stdout_mb"] = os.path.getsize(out) / 1e6
@@ -321,9 +370,22 @@ def read_connector(emu, work, name, start, lookahead, page_size, workers, timeou
 def read_baseline(emu, work, name, start, end, page_size, company_ids=None):
     out = work.path / ("%s.out" % name)
     err = work.path / ("%s.err" % name)
-    cmd = BASELINE + ["--base-url", emu.base_url, "--app-id", emu.config["app_id"],
-                      "--app-secret", emu.config["app_secret"], "--enterprise-id", emu.config.get("enterprise_id", ""),
-                      "--start", start.isoformat(), "--end", end.isoformat(), "--page-size", str(page_size)]
+    cmd = BASELINE + [
+        "--base-url",
+        emu.base_url,
+        "--app-id",
+        emu.config["app_id"],
+        "--app-secret",
+        emu.config["app_secret"],
+        "--enterprise-id",
+        emu.config.get("enterprise_id", ""),
+        "--start",
+        start.isoformat(),
+        "--end",
+        end.isoformat(),
+        "--page-size",
+        str(page_size),
+    ]
     if company_ids:
         cmd += ["--company-ids", ",".join(company_ids)]
     emu.reset_log()

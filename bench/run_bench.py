@@ -45,9 +45,13 @@ def ints(text):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--appointments", type=int, default=100_000,
-                   help="N for the throughput read; default 100,000 so that a run fits in ~10 minutes on 2 cores "
-                        "(the issue's 200000 and 1000000 are supported)")
+    p.add_argument(
+        "--appointments",
+        type=int,
+        default=100_000,
+        help="N for the throughput read; default 100,000 so that a run fits in ~10 minutes on 2 cores "
+        "(the issue's 200000 and 1000000 are supported)",
+    )
     p.add_argument("--skip-baseline", action="store_true", help="no baseline read (e.g. at 1M, for RSS only)")
     p.add_argument("--companies", type=int, default=20)
     p.add_argument("--page-size", type=int, default=1000, help="page_size for the throughput and latency reads")
@@ -55,21 +59,28 @@ def main(argv=None):
     p.add_argument("--workers", type=ints, default=[1, 2, 4, 8, 16], help="num_workers for the latency-bound runs")
     p.add_argument("--latency-ms", type=float, default=100)
     p.add_argument("--latency-companies", type=int, default=4)
-    p.add_argument("--latency-months", type=int, default=12, help="31-day windows per company (partitions = companies x months)")
+    p.add_argument(
+        "--latency-months", type=int, default=12, help="31-day windows per company (partitions = companies x months)"
+    )
     p.add_argument("--latency-appointments-per-company", type=int, default=200)
     p.add_argument("--sweep-companies", type=int, default=4)
     p.add_argument("--sweep-appointments-per-company", type=int, default=2_500)
     p.add_argument("--sweep-workers", type=ints, default=[1, 4, 8, 16])
     p.add_argument("--page-sizes", type=ints, default=[100, 250, 1000, 2500, 5000])
-    p.add_argument("--page-appointments", type=int, default=90_000, help="one company's appointments for the page_size sweep")
+    p.add_argument(
+        "--page-appointments", type=int, default=90_000, help="one company's appointments for the page_size sweep"
+    )
     p.add_argument("--page-windows", type=int, default=3, help="31-day windows read in the page_size sweep")
     p.add_argument("--sweep-latency-ms", type=float, default=100)
     p.add_argument("--windows-sparse-companies", type=int, default=4)
     p.add_argument("--windows-sparse-per-company", type=int, default=300, help="3 years of a sparse account")
     p.add_argument("--windows-dense-companies", type=int, default=4)
     p.add_argument("--windows-dense-per-company", type=int, default=10_000)
-    p.add_argument("--sections", default="cold,latency,windows,sweeps,pages,throughput",
-                   help="comma-separated subset of cold,latency,windows,sweeps,pages,throughput")
+    p.add_argument(
+        "--sections",
+        default="cold,latency,windows,sweeps,pages,throughput",
+        help="comma-separated subset of cold,latency,windows,sweeps,pages,throughput",
+    )
     p.add_argument("--profile", action="store_true", help="py-spy profile of a read (in the sweeps section)")
     p.add_argument("--keep", action="store_true", help="keep the work directory (outputs, configs)")
     p.add_argument("--output", default=str(RESULTS / "latest"), help="path prefix of .md/.json/.png outputs")
@@ -78,13 +89,17 @@ def main(argv=None):
     RESULTS.mkdir(parents=True, exist_ok=True)
     try:
         from importlib.metadata import version
+
         cdk = version("airbyte-cdk")
     except Exception:
         cdk = "?"
     t_start = time.perf_counter()
-    results = {"started": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-               "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "airbyte_cdk": cdk},
-               "args": vars(args), "loadavg_start": os.getloadavg()}
+    results = {
+        "started": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "airbyte_cdk": cdk},
+        "args": vars(args),
+        "loadavg_start": os.getloadavg(),
+    }
     work = Workdir(keep=args.keep)
     try:
         if "cold" in sections:

@@ -53,8 +53,11 @@ def ensure_pyairbyte_venv() -> Path:
         ensure_emulator(python)
         return python
     base = _python_for_pyairbyte()
-    print(f"[setup] creating {PYAIRBYTE_VENV.name} with {base} and installing {' '.join(REQUIREMENTS)} "
-          "(one time, a few minutes, ~800 MB)", flush=True)
+    print(
+        f"[setup] creating {PYAIRBYTE_VENV.name} with {base} and installing {' '.join(REQUIREMENTS)} "
+        "(one time, a few minutes, ~800 MB)",
+        flush=True,
+    )
     if PYAIRBYTE_VENV.exists():
         shutil.rmtree(PYAIRBYTE_VENV)
     subprocess.run([base, "-m", "venv", str(PYAIRBYTE_VENV)], check=True)
@@ -70,11 +73,15 @@ def ensure_emulator(python: Path) -> None:
     venv already imports timify_emulator from this checkout (a venv made before the emulator was a
     package, or by another checkout, gets it installed)."""
     package = EMULATOR / "timify_emulator"
-    probe = ("import pathlib, sys, timify_emulator; "
-             "sys.exit(pathlib.Path(timify_emulator.__file__).resolve().parent != pathlib.Path(sys.argv[1]))")
+    probe = (
+        "import pathlib, sys, timify_emulator; "
+        "sys.exit(pathlib.Path(timify_emulator.__file__).resolve().parent != pathlib.Path(sys.argv[1]))"
+    )
     if subprocess.run([str(python), "-c", probe, str(package.resolve())], capture_output=True).returncode == 0:
         return
-    print(f"[setup] installing the TIMIFY emulator ({EMULATOR.relative_to(REPO)}) into {PYAIRBYTE_VENV.name}", flush=True)
+    print(
+        f"[setup] installing the TIMIFY emulator ({EMULATOR.relative_to(REPO)}) into {PYAIRBYTE_VENV.name}", flush=True
+    )
     subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", "-e", str(EMULATOR)], check=True)
 
 
@@ -85,8 +92,10 @@ def _python_for_pyairbyte() -> str:
         exe = shutil.which(candidate) if os.sep not in candidate else candidate
         if not exe:
             continue
-        ok = subprocess.run([exe, "-c", "import sys; sys.exit(0 if (3, 10) <= sys.version_info[:2] < (3, 13) else 1)"],
-                            capture_output=True)
+        ok = subprocess.run(
+            [exe, "-c", "import sys; sys.exit(0 if (3, 10) <= sys.version_info[:2] < (3, 13) else 1)"],
+            capture_output=True,
+        )
         if ok.returncode == 0:
             return exe
     sys.exit("PyAirbyte 0.71 needs Python 3.10, 3.11 or 3.12; none was found on PATH.")
@@ -95,8 +104,11 @@ def _python_for_pyairbyte() -> str:
 # --------------------------------------------------------------------------------- the job
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", type=Path, help="a connector config JSON (real TIMIFY account); "
-                        "without it the demo starts the emulator")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        help="a connector config JSON (real TIMIFY account); without it the demo starts the emulator",
+    )
     parser.add_argument("--db", type=Path, default=DB_PATH, help=f"DuckDB file (default {DB_PATH.relative_to(REPO)})")
     parser.add_argument("--companies", type=int, default=3)
     parser.add_argument("--appointments-per-company", type=int, default=2000)
@@ -109,7 +121,9 @@ def main() -> int:
         python = ensure_pyairbyte_venv()
         # Google client libraries in PyAirbyte's dependencies warn about Python versions on import.
         env = dict(os.environ, PYTHONWARNINGS="ignore::FutureWarning")
-        return subprocess.run([str(python), str(Path(__file__).resolve()), "--inner", *sys.argv[1:]], env=env).returncode
+        return subprocess.run(
+            [str(python), str(Path(__file__).resolve()), "--inner", *sys.argv[1:]], env=env
+        ).returncode
     return run_job(args)
 
 
@@ -124,11 +138,14 @@ def run_job(args) -> int:
     else:
         from timify_emulator import Emulator
 
-        emulator = Emulator(companies=args.companies, appointments_per_company=args.appointments_per_company,
-                            seed=1, enterprise=True).start()
+        emulator = Emulator(
+            companies=args.companies, appointments_per_company=args.appointments_per_company, seed=1, enterprise=True
+        ).start()
         config = emulator.connector_config()
-        print(f"Source: TIMIFY emulator at {emulator.base_url} ({args.companies} companies, "
-              f"{args.appointments_per_company} appointments each, enterprise install)")
+        print(
+            f"Source: TIMIFY emulator at {emulator.base_url} ({args.companies} companies, "
+            f"{args.appointments_per_company} appointments each, enterprise install)"
+        )
     try:
         args.db.parent.mkdir(parents=True, exist_ok=True)
         for stale in (args.db, args.db.with_name(args.db.name + ".wal")):
@@ -175,9 +192,11 @@ def run_job(args) -> int:
             ids = [a["id"] for a in changed.get("appointments", [])]
             print_appointments(cache, "The changed appointments, as loaded", ids=ids)
             print_cancelled(cache, changed.get("cancelled"))
-        print(f"\nDuckDB file: {args.db} (schema `timify`). Query it with, e.g.:\n"
-              f"  {PYAIRBYTE_VENV.name}/bin/python -c \"import duckdb; print(duckdb.connect('{args.db}', "
-              f"read_only=True).sql('select company_id, count(*) from timify.appointments group by 1'))\"")
+        print(
+            f"\nDuckDB file: {args.db} (schema `timify`). Query it with, e.g.:\n"
+            f"  {PYAIRBYTE_VENV.name}/bin/python -c \"import duckdb; print(duckdb.connect('{args.db}', "
+            f"read_only=True).sql('select company_id, count(*) from timify.appointments group by 1'))\""
+        )
         return 0
     finally:
         if emulator is not None:
@@ -256,8 +275,10 @@ def print_appointments(cache, title, order=None, limit=None, ids=None):
         where = "where id in (" + ", ".join(f"'{i}'" for i in ids) + ")"
     order_by = "order by " + (order or '"startDate"')
     limit_by = f"limit {limit}" if limit else ""
-    query = (f'select company_id, id, "startDate", "updatedAt", title from {_table(cache, "appointments")} '
-             f"{where} {order_by} {limit_by}")
+    query = (
+        f'select company_id, id, "startDate", "updatedAt", title from {_table(cache, "appointments")} '
+        f"{where} {order_by} {limit_by}"
+    )
     rows = _sql(cache, query)
     print(f"\n   {title}:")
     print(f"   {'company_id':26} {'id':26} {'startDate':22} {'updatedAt':22} title")
@@ -275,13 +296,16 @@ def change_data(emulator):
     by_start = sorted(appointments, key=lambda a: a["startDate"])
 
     def pick(target):
-        return min(by_start, key=lambda a: abs(dt.datetime.fromisoformat(a["startDate"].replace("Z", "+00:00")) - target))
+        return min(
+            by_start, key=lambda a: abs(dt.datetime.fromisoformat(a["startDate"].replace("Z", "+00:00")) - target)
+        )
 
     changed = {"appointments": [], "customers": []}
     for label, delta in (("past", -90), ("near", 3), ("far", 240)):
         old = pick(now + dt.timedelta(days=delta))
-        rec = emulator.update_appointment(company, old["id"], title=f"Demo: updated ({label})",
-                                          notes="changed between sync 1 and sync 2")
+        rec = emulator.update_appointment(
+            company, old["id"], title=f"Demo: updated ({label})", notes="changed between sync 1 and sync 2"
+        )
         changed["appointments"].append(rec)
         print(f"   updated appointment {rec['id']} starting {rec['startDate']} ({label})")
     for label, delta in (("past", -20), ("near", 1), ("far", 300)):
@@ -290,9 +314,16 @@ def change_data(emulator):
         changed["appointments"].append(rec)
         print(f"   created appointment {rec['id']} starting {rec['startDate']} ({label})")
     touched = {a["id"] for a in changed["appointments"]}
-    cancelled = next(a for a in sorted(by_start, key=lambda a: abs(
-        dt.datetime.fromisoformat(a["startDate"].replace("Z", "+00:00")) - (now + dt.timedelta(days=10))))
-        if a["id"] not in touched)
+    cancelled = next(
+        a
+        for a in sorted(
+            by_start,
+            key=lambda a: abs(
+                dt.datetime.fromisoformat(a["startDate"].replace("Z", "+00:00")) - (now + dt.timedelta(days=10))
+            ),
+        )
+        if a["id"] not in touched
+    )
     emulator.delete_appointment(company, cancelled["id"])  # cancelling deletes it in TIMIFY
     changed["cancelled"] = [cancelled]
     print(f"   cancelled appointment {cancelled['id']} starting {cancelled['startDate']} (TIMIFY deletes it)")
@@ -315,8 +346,9 @@ def check_second_sync(cache, emulator, changed, counts, streams):
         if counts[name] != truth:
             problems.append(f"{name}: {counts[name]} rows, emulator holds {truth}")
     for rec in changed.get("cancelled", []):
-        deleted_at = _sql(cache, f'select "_ab_cdc_deleted_at" from {_table(cache, "appointments")} '
-                                 f"where id = '{rec['id']}'")
+        deleted_at = _sql(
+            cache, f"select \"_ab_cdc_deleted_at\" from {_table(cache, 'appointments')} where id = '{rec['id']}'"
+        )
         if not deleted_at or deleted_at[0][0] is None:
             problems.append(f"cancelled appointment {rec['id']}: no deletion record")
     titles = {rid: title for rid, title in _sql(cache, f"select id, title from {_table(cache, 'appointments')}")}
@@ -325,8 +357,10 @@ def check_second_sync(cache, emulator, changed, counts, streams):
             problems.append(f"appointment {rec['id']}: title {titles.get(rec['id'])!r}, expected {rec['title']!r}")
     if problems:
         raise SystemExit("second sync is missing changes: " + "; ".join(problems))
-    print("   every change is in DuckDB; row counts equal the emulator's (appointments: the live rows, "
-          "without the deletion record's)")
+    print(
+        "   every change is in DuckDB; row counts equal the emulator's (appointments: the live rows, "
+        "without the deletion record's)"
+    )
 
 
 # The DuckDB type each custom-field column's JSON-schema type becomes (docs/timify.md, "Custom
@@ -340,11 +374,19 @@ def print_customer_columns(cache, source):
     schema = source.get_stream_json_schema("customers")["properties"]
     columns = [name for name in schema if name not in base]
     table = _table(cache, "customers")
-    types = {name: kind for name, kind in _sql(cache, f"select column_name, data_type from information_schema.columns "
-                                                       f"where table_schema = '{cache.schema_name}' and table_name = "
-                                                       f"'{cache.processor.get_sql_table_name('customers')}'")}
-    print("\n   customers: one typed column per custom field (the raw array stays in `fields`);"
-          " PyAirbyte lower-cases column names:")
+    types = {
+        name: kind
+        for name, kind in _sql(
+            cache,
+            f"select column_name, data_type from information_schema.columns "
+            f"where table_schema = '{cache.schema_name}' and table_name = "
+            f"'{cache.processor.get_sql_table_name('customers')}'",
+        )
+    }
+    print(
+        "\n   customers: one typed column per custom field (the raw array stays in `fields`);"
+        " PyAirbyte lower-cases column names:"
+    )
     print(f"   {'column (connector)':24} {'DuckDB column':24} {'DuckDB type':12} declared")
     wrong, sql_names = [], []
     for name in columns:
@@ -357,8 +399,11 @@ def print_customer_columns(cache, source):
     if wrong:
         raise SystemExit("customers columns with the wrong type in DuckDB: " + "; ".join(wrong))
     shown = ["company_id", "firstname"] + [n for n in sql_names if not n.startswith("field_")]
-    rows = _sql(cache, f"select {', '.join(shown)} from (select *, row_number() over (partition by company_id "
-                       f"order by id) as n from {table}) where n <= 2 order by company_id, n")  # two per company
+    rows = _sql(
+        cache,
+        f"select {', '.join(shown)} from (select *, row_number() over (partition by company_id "
+        f"order by id) as n from {table}) where n <= 2 order by company_id, n",
+    )  # two per company
     print("\n   " + " | ".join(shown))
     for row in rows:
         print("   " + " | ".join("" if v is None else str(v) for v in row))
@@ -374,10 +419,15 @@ def print_cancelled(cache, cancelled):
     if not cancelled:
         return
     ids = ", ".join(f"'{a['id']}'" for a in cancelled)
-    rows = _sql(cache, f'select company_id, id, "startDate", "updatedAt", "_ab_cdc_deleted_at" '
-                       f'from {_table(cache, "appointments")} where id in ({ids})')
-    print("\n   The cancelled appointment, as loaded (a deletion record; Append + Deduped destinations "
-          "with CDC deletion handling drop the row):")
+    rows = _sql(
+        cache,
+        f'select company_id, id, "startDate", "updatedAt", "_ab_cdc_deleted_at" '
+        f"from {_table(cache, 'appointments')} where id in ({ids})",
+    )
+    print(
+        "\n   The cancelled appointment, as loaded (a deletion record; Append + Deduped destinations "
+        "with CDC deletion handling drop the row):"
+    )
     print(f"   {'company_id':26} {'id':26} {'startDate':22} {'updatedAt':22} _ab_cdc_deleted_at")
     for company_id, rid, start, updated, deleted_at in rows:
         print(f"   {company_id:26} {rid:26} {str(start):22} {str(updated):22} {deleted_at}")
@@ -387,23 +437,33 @@ def records_loaded_since(cache, streams, since):
     """Rows whose `_airbyte_extracted_at` is after `since`: what the second sync read and loaded
     (the whole table for a full-refresh stream, only changed records for an incremental one)."""
     stamp = since.strftime("%Y-%m-%d %H:%M:%S+00")
-    return {name: _sql(cache, f"select count(*) from {_table(cache, name)} "
-                              f"where _airbyte_extracted_at >= '{stamp}'::timestamptz")[0][0]
-            for name in streams}
+    return {
+        name: _sql(
+            cache, f"select count(*) from {_table(cache, name)} where _airbyte_extracted_at >= '{stamp}'::timestamptz"
+        )[0][0]
+        for name in streams
+    }
 
 
 def print_what_sync_2_sent(cache, changed, since):
     """The appointments sync 2 loaded, by why they were sent: changed, cancelled (a deletion
     record) or sent again by the lookback (changed in the 5 minutes before sync 1 started)."""
     stamp = since.strftime("%Y-%m-%d %H:%M:%S+00")
-    loaded = [row[0] for row in _sql(cache, f"select id from {_table(cache, 'appointments')} "
-                                            f"where _airbyte_extracted_at >= '{stamp}'::timestamptz")]
+    loaded = [
+        row[0]
+        for row in _sql(
+            cache,
+            f"select id from {_table(cache, 'appointments')} where _airbyte_extracted_at >= '{stamp}'::timestamptz",
+        )
+    ]
     changed_ids = {a["id"] for a in changed.get("appointments", [])}
     cancelled_ids = {a["id"] for a in changed.get("cancelled", [])}
     again = [i for i in loaded if i not in changed_ids and i not in cancelled_ids]
-    print(f"   appointments loaded in sync 2: {len(loaded)} = {len([i for i in loaded if i in changed_ids])} changed"
-          f" + {len([i for i in loaded if i in cancelled_ids])} deletion record(s)"
-          f" + {len(again)} sent again by the 5-minute lookback")
+    print(
+        f"   appointments loaded in sync 2: {len(loaded)} = {len([i for i in loaded if i in changed_ids])} changed"
+        f" + {len([i for i in loaded if i in cancelled_ids])} deletion record(s)"
+        f" + {len(again)} sent again by the 5-minute lookback"
+    )
 
 
 if __name__ == "__main__":

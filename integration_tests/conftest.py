@@ -1,6 +1,5 @@
 # --- connector fixtures (integration_tests/test_*.py); the emulator's own fixtures are in emulator/tests ---
 import pytest
-
 from timify_emulator import Emulator
 
 
@@ -16,4 +15,6 @@ def mutable_emulator():
     """A private enterprise emulator for tests that change data, the clock or credentials."""
     with Emulator(companies=2, appointments_per_company=200, seed=23) as emulator:
         yield emulator
+
+
 # --- end of connector fixtures ---

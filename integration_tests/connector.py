@@ -72,7 +72,9 @@ def catalog(streams: List[str], incremental: bool = True) -> dict:
                 "stream": {
                     "name": name,
                     "json_schema": {},
-                    "supported_sync_modes": ["full_refresh", "incremental"] if name in INCREMENTAL else ["full_refresh"],
+                    "supported_sync_modes": ["full_refresh", "incremental"]
+                    if name in INCREMENTAL
+                    else ["full_refresh"],
                 },
                 "sync_mode": "incremental" if cursor else "full_refresh",
                 "destination_sync_mode": "append_dedup" if cursor else "overwrite",
@@ -103,20 +105,16 @@ def run_connector(
             if state is not None:
                 Path(tmp, "state.json").write_text(json.dumps(state))
                 args += ["--state", str(Path(tmp, "state.json"))]
-        proc = subprocess.run(
-            args, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}
-        )
+        proc = subprocess.run(args, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})})
     return Run(proc.returncode, proc.stdout, proc.stderr, parse_messages(proc.stdout))
 
 
 def full_range_config(emu, **overrides) -> dict:
     """A config whose date range covers every appointment the emulator generated."""
     today = dt.datetime.now(dt.timezone.utc).date()
-    start = (emu.now().date() - dt.timedelta(days=800))
+    start = emu.now().date() - dt.timedelta(days=800)
     end = emu.now().date() + dt.timedelta(days=400)
-    config = emu.connector_config(
-        start_date=start.isoformat(), lookahead_days=max(0, (end - today).days)
-    )
+    config = emu.connector_config(start_date=start.isoformat(), lookahead_days=max(0, (end - today).days))
     config.update(overrides)
     return config
 
@@ -126,11 +124,21 @@ def full_range_config(emu, **overrides) -> dict:
 # connector's code: label (or translationKey, or defaultId) -> column. A field with neither label
 # nor translationKey is `field_<id>`; firstName, lastName and email are top-level already.
 EMULATOR_COLUMNS = {
-    "mobilePhone": "mobilePhone", "Member number": "memberNumber", "Newsletter": "newsletter",
-    "Birthday": "birthday", "Plan": "plan", "Shoe size": "shoeSize", "Shoe size (EU)": "shoeSizeEu",
-    "customerFields.custom.allergies": "allergies", "Notes": "notes", "notes!": "notes_2",
-    "Signature": "signature", "Visits per year": "visitsPerYear",
-    "Loyalty tier": "loyaltyTier", "Member since": "memberSince", "Marketing consent": "marketingConsent",
+    "mobilePhone": "mobilePhone",
+    "Member number": "memberNumber",
+    "Newsletter": "newsletter",
+    "Birthday": "birthday",
+    "Plan": "plan",
+    "Shoe size": "shoeSize",
+    "Shoe size (EU)": "shoeSizeEu",
+    "customerFields.custom.allergies": "allergies",
+    "Notes": "notes",
+    "notes!": "notes_2",
+    "Signature": "signature",
+    "Visits per year": "visitsPerYear",
+    "Loyalty tier": "loyaltyTier",
+    "Member since": "memberSince",
+    "Marketing consent": "marketingConsent",
 }
 TOP_LEVEL = ("firstName", "lastName", "email")
 

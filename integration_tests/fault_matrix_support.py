@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional
 
+from timify_emulator import Emulator
+
 from integration_tests.connector import (
     SOURCE_TIMIFY,
     Run,
@@ -22,7 +24,6 @@ from integration_tests.connector import (
     keyed,
     parse_messages,
 )
-from timify_emulator import Emulator
 
 STREAMS = ["companies", "appointments", "customers"]
 
@@ -105,7 +106,13 @@ def run(command, config=None, streams=None, state=None, emu=None, secrets=(), ti
 
 
 def remember(result: Run, emu=None, config=None, secrets=()) -> None:
-    OUTPUTS.append({"run": result, "emu": emu, "secrets": set(secrets) | ({config["app_secret"]} if config and config.get("app_secret") else set())})
+    OUTPUTS.append(
+        {
+            "run": result,
+            "emu": emu,
+            "secrets": set(secrets) | ({config["app_secret"]} if config and config.get("app_secret") else set()),
+        }
+    )
 
 
 def leaks(entries: Iterable[dict]) -> List[str]:

@@ -5,9 +5,10 @@ gone, after asking TIMIFY, and nothing for the ones that were only moved."""
 import datetime as dt
 import json
 
+from timify_emulator import Emulator
+
 from integration_tests.connector import full_range_config, run_connector
 from integration_tests.destination import Destination, assert_holds_the_truth
-from timify_emulator import Emulator
 from source_timify.cancellations import decode_ids
 
 UTC = dt.timezone.utc
@@ -21,8 +22,10 @@ def deletions(run):
 def closest(emu, company, days):
     """The company's appointment starting closest to `days` from now."""
     target = emu.now() + dt.timedelta(days=days)
-    return min(emu.truth("appointments", company),
-               key=lambda a: abs(dt.datetime.fromisoformat(a["startDate"].replace("Z", "+00:00")) - target))
+    return min(
+        emu.truth("appointments", company),
+        key=lambda a: abs(dt.datetime.fromisoformat(a["startDate"].replace("Z", "+00:00")) - target),
+    )
 
 
 def test_deletion_records_for_cancelled_upcoming_appointments_and_none_for_moved_ones():
@@ -40,8 +43,9 @@ def test_deletion_records_for_cancelled_upcoming_appointments_and_none_for_moved
         for cancelled in (past, recent, soon, later):
             emu.delete_appointment(company, cancelled["id"])
         horizon = dt.date.today() + dt.timedelta(days=config["lookahead_days"])
-        emu.update_appointment(company, moved_out["id"], startDate=dt.datetime.combine(
-            horizon + dt.timedelta(days=30), dt.time(9), UTC))
+        emu.update_appointment(
+            company, moved_out["id"], startDate=dt.datetime.combine(horizon + dt.timedelta(days=30), dt.time(9), UTC)
+        )
         emu.update_appointment(other, moved_within["id"], startDate=emu.now() + dt.timedelta(days=200))
 
         emu.reset_log()
@@ -57,7 +61,8 @@ def test_deletion_records_for_cancelled_upcoming_appointments_and_none_for_moved
         # Every missing id was asked about, in one request per company, without dates.
         lookups = [e for e in emu.requests_log() if e["path"] == "/v1/appointments" and "ids" in e["query"]]
         assert [(e["company_id"], sorted(e["query"]["ids"].split(","))) for e in lookups] == [
-            (company, sorted(a["id"] for a in (recent, soon, later, moved_out)))]
+            (company, sorted(a["id"] for a in (recent, soon, later, moved_out)))
+        ]
         assert all("from_date" not in e["query"] for e in lookups)
         # The destination holds exactly what TIMIFY holds, but for the two that are not reported:
         # an appointment deleted long ago, and one moved beyond the synced range.
@@ -88,8 +93,9 @@ def test_a_failed_sync_reports_no_cancellation_and_the_next_one_does():
 
 
 def test_the_state_of_10000_upcoming_appointments_stays_within_its_documented_size():
-    with Emulator(companies=1, enterprise=False, appointments_per_company=28_000, customers_per_company=20,
-                  seed=73) as emu:
+    with Emulator(
+        companies=1, enterprise=False, appointments_per_company=28_000, customers_per_company=20, seed=73
+    ) as emu:
         config = full_range_config(emu, page_size=1000)
         run = run_connector("read", config, ["appointments"], timeout=300)
         assert run.returncode == 0 and not run.errors()

@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pytest
+from timify_emulator import Emulator
 
 from integration_tests.connector import (
     ENTERPRISE_STREAMS,
@@ -12,7 +13,6 @@ from integration_tests.connector import (
     keyed,
     run_connector,
 )
-from timify_emulator import Emulator
 
 
 def test_spec_lists_every_config_field_with_validation():
@@ -22,8 +22,17 @@ def test_spec_lists_every_config_field_with_validation():
     assert spec["required"] == ["app_id", "app_secret"]
     properties = spec["properties"]
     assert set(properties) == {
-        "app_id", "app_secret", "start_date", "subdomain", "company_ids", "enterprise_id",
-        "lookahead_days", "base_url", "page_size", "num_workers", "include_booking_secrets",
+        "app_id",
+        "app_secret",
+        "start_date",
+        "subdomain",
+        "company_ids",
+        "enterprise_id",
+        "lookahead_days",
+        "base_url",
+        "page_size",
+        "num_workers",
+        "include_booking_secrets",
     }
     assert properties["app_secret"]["airbyte_secret"] is True
     assert "App Overview" in properties["app_id"]["description"]
@@ -96,7 +105,9 @@ def test_full_read_equals_the_ground_truth_record_for_record(enterprise_emulator
         if call is refused[0]:
             continue
         assert call["status"] == 200
-        days = (dt.date.fromisoformat(call["query"]["to_date"]) - dt.date.fromisoformat(call["query"]["from_date"])).days + 1
+        days = (
+            dt.date.fromisoformat(call["query"]["to_date"]) - dt.date.fromisoformat(call["query"]["from_date"])
+        ).days + 1
         assert days >= 1 and days <= 31
 
 

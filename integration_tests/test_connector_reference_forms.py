@@ -2,9 +2,9 @@
 behaviour, or both: the token form (raw, Bearer, both) and the error shape (nested, flat)."""
 
 import pytest
+from timify_emulator import Emulator
 
 from integration_tests.connector import ENTERPRISE_STREAMS, expected_records, full_range_config, keyed, run_connector
-from timify_emulator import Emulator
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +61,9 @@ def test_errors_in_the_flat_shape_reach_the_user_with_timifys_message(emulator):
 
 
 def test_a_missing_scope_in_the_flat_shape_says_which_scope(tmp_path):
-    with Emulator(companies=1, appointments_per_company=5, enterprise=False, scopes={"Companies", "Events"}, error_shape="flat") as emu:
+    with Emulator(
+        companies=1, appointments_per_company=5, enterprise=False, scopes={"Companies", "Events"}, error_shape="flat"
+    ) as emu:
         run = run_connector("read", full_range_config(emu), ["services"])
     messages = [error["message"] for error in run.errors()]
     assert any("The app is not granted the Services scope" in message for message in messages), messages

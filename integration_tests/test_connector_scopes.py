@@ -2,14 +2,26 @@
 emulators that grant the app fewer scopes (each scope removed in turn), enterprise and company installs."""
 
 import pytest
-
-from integration_tests.connector import ENTERPRISE_STREAMS, STREAMS, expected_records, full_range_config, keyed, run_connector
 from timify_emulator import Emulator
 from timify_emulator.api import ALL_SCOPES
 
-NEEDS = {"Events": {"appointments"}, "Customers": {"customers", "customer_fields"}, "Services": {"services"},
-         "Resources": {"resources", "timeshifts"}, "Enterprises": {"enterprise_customers"},
-         "Companies": set(STREAMS)}
+from integration_tests.connector import (
+    ENTERPRISE_STREAMS,
+    STREAMS,
+    expected_records,
+    full_range_config,
+    keyed,
+    run_connector,
+)
+
+NEEDS = {
+    "Events": {"appointments"},
+    "Customers": {"customers", "customer_fields"},
+    "Services": {"services"},
+    "Resources": {"resources", "timeshifts"},
+    "Enterprises": {"enterprise_customers"},
+    "Companies": set(STREAMS),
+}
 
 
 def discovered(run):
@@ -48,10 +60,14 @@ def test_discover_on_an_enterprise_install_leaves_out_the_streams_of_each_missin
 
 
 def test_discover_and_check_on_a_company_install(tmp_path):
-    with Emulator(companies=1, appointments_per_company=10, enterprise=False, seed=42, scopes={"Companies", "Customers"}) as emu:
+    with Emulator(
+        companies=1, appointments_per_company=10, enterprise=False, seed=42, scopes={"Companies", "Customers"}
+    ) as emu:
         run = run_connector("discover", emu.connector_config())
         assert discovered(run) == {"companies", "customers", "customer_fields"}
-        assert not any("Enterprises" in w for w in warnings(run)), "a company install has no enterprise customers to ask about"
+        assert not any("Enterprises" in w for w in warnings(run)), (
+            "a company install has no enterprise customers to ask about"
+        )
         check = run_connector("check", emu.connector_config())
         assert check.connection_status()["status"] == "SUCCEEDED"
         text = " ".join(warnings(check))

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from jsonschema import Draft7Validator, FormatChecker
+from timify_emulator import Emulator
 
 from integration_tests.connector import (
     expected_columns,
@@ -18,7 +19,6 @@ from integration_tests.connector import (
     run_connector,
     with_custom_field_columns,
 )
-from timify_emulator import Emulator
 
 CUSTOMERS, ENTERPRISE_CUSTOMERS = "customers", "enterprise_customers"
 SCHEMAS = Path(__file__).resolve().parent.parent / "source_timify" / "schemas"
@@ -68,7 +68,9 @@ def test_discover_on_a_company_install_offers_a_typed_column_per_field_of_the_co
 def test_discover_on_an_enterprise_install_offers_the_union_and_the_enterprise_own_columns(five_branches):
     emu = five_branches
     schemas = discovered(emu)
-    union = {name for cid in emu.company_ids for name, _ in expected_columns(emu.truth("customer_fields", cid)).values()}
+    union = {
+        name for cid in emu.company_ids for name, _ in expected_columns(emu.truth("customer_fields", cid)).values()
+    }
     columns = columns_of(schemas, CUSTOMERS)
     assert set(columns) == union
     assert {"allergies", "notes", "notes_2", "signature", "shoeSize", "visitsPerYear"} <= union
@@ -103,7 +105,9 @@ def test_every_record_fits_the_discovered_schema_and_holds_the_truth_values_with
     company_ids = emu.company_ids
     truth = [{**r, "company_id": cid} for cid in company_ids for r in emu.truth(CUSTOMERS, cid)]
     _, unfit = with_custom_field_columns(truth, {cid: emu.truth("customer_fields", cid) for cid in company_ids})
-    _, unfit_enterprise = with_custom_field_columns(emu.truth(ENTERPRISE_CUSTOMERS), {"": emu.truth("enterprise_customer_fields")})
+    _, unfit_enterprise = with_custom_field_columns(
+        emu.truth(ENTERPRISE_CUSTOMERS), {"": emu.truth("enterprise_customer_fields")}
+    )
     assert unfit and unfit_enterprise
     lines = [m["log"]["message"] for m in run.of_type("LOG") if "did not fit" in m["log"]["message"]]
     assert len(lines) == 1
@@ -140,8 +144,13 @@ def test_values_sent_under_customfields_fill_the_same_columns(five_branches):
     try:
         run = run_connector("read", config, [CUSTOMERS, ENTERPRISE_CUSTOMERS])
         # The truth keeps the values under `fields`; the server sent them as `customfields`.
-        expected = {s: [{("customfields" if k == "fields" else k): v for k, v in r.items()}
-                        for r in expected_records(emu, s, config)] for s in (CUSTOMERS, ENTERPRISE_CUSTOMERS)}
+        expected = {
+            s: [
+                {("customfields" if k == "fields" else k): v for k, v in r.items()}
+                for r in expected_records(emu, s, config)
+            ]
+            for s in (CUSTOMERS, ENTERPRISE_CUSTOMERS)
+        }
     finally:
         emu.faults.reset()
     assert run.returncode == 0 and not run.errors(), run.stdout[-2000:]

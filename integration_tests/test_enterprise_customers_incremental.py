@@ -5,9 +5,9 @@ several syncs with customers created and changed between them, against a server 
 import datetime as dt
 
 import pytest
+from timify_emulator import Emulator
 
 from integration_tests.connector import expected_records, run_connector
-from timify_emulator import Emulator
 
 STREAM = "enterprise_customers"
 PATH = "/v1/enterprise-customers"
@@ -47,8 +47,10 @@ def test_several_syncs_bring_every_change_and_the_filter_serves_only_the_changed
 
         for round_ in range(2):
             emu.advance(3600)
-            changed = [emu.update_enterprise_customer(emu.truth(STREAM)[round_ * 3]["id"], lastName=f"Changed {round_}"),
-                       emu.create_enterprise_customer(firstName=f"New {round_}")]
+            changed = [
+                emu.update_enterprise_customer(emu.truth(STREAM)[round_ * 3]["id"], lastName=f"Changed {round_}"),
+                emu.create_enterprise_customer(firstName=f"New {round_}"),
+            ]
             run = sync(emu, state, destination)
             count, queries = served(emu)
             day = (dt.datetime.strptime(cursor, "%Y-%m-%dT%H:%M:%SZ") - dt.timedelta(seconds=300)).date().isoformat()
@@ -60,8 +62,12 @@ def test_several_syncs_bring_every_change_and_the_filter_serves_only_the_changed
             else:
                 assert count == len(emu.truth(STREAM))
             # Filtered on our side too: only what changed since the cursor minus the 5-minute lookback.
-            since = (dt.datetime.strptime(cursor, "%Y-%m-%dT%H:%M:%SZ") - dt.timedelta(seconds=300)).strftime("%Y-%m-%dT%H:%M:%SZ")
-            assert {r["id"] for r in run.records(STREAM)} == {r["id"] for r in emu.truth(STREAM) if r["updatedAt"] >= since}
+            since = (dt.datetime.strptime(cursor, "%Y-%m-%dT%H:%M:%SZ") - dt.timedelta(seconds=300)).strftime(
+                "%Y-%m-%dT%H:%M:%SZ"
+            )
+            assert {r["id"] for r in run.records(STREAM)} == {
+                r["id"] for r in emu.truth(STREAM) if r["updatedAt"] >= since
+            }
             assert destination == truth(emu)
             new_state = run.last_states()
             assert new_state[0]["stream"]["stream_state"]["updatedAt"] > cursor
@@ -89,7 +95,9 @@ def test_a_future_updated_at_does_not_hide_later_changes_and_a_failed_sync_keeps
         assert destination == truth(emu)
 
 
-@pytest.mark.parametrize("legacy", [{}, {"companies": {}}, {"state": {"updatedAt": "2025-01-01T00:00:00Z"}, "use_global_cursor": True}])
+@pytest.mark.parametrize(
+    "legacy", [{}, {"companies": {}}, {"state": {"updatedAt": "2025-01-01T00:00:00Z"}, "use_global_cursor": True}]
+)
 def test_an_empty_or_other_shaped_state_reads_in_full(legacy):
     with Emulator(companies=2, appointments_per_company=10, seed=53) as emu:
         state = [{"type": "STREAM", "stream": {"stream_descriptor": {"name": STREAM}, "stream_state": legacy}}]

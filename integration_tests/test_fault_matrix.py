@@ -11,6 +11,7 @@ import datetime as dt
 import time
 
 import pytest
+from timify_emulator import Emulator
 
 from integration_tests.connector import expected_records, full_range_config, keyed
 from integration_tests.fault_matrix_support import (
@@ -26,7 +27,6 @@ from integration_tests.fault_matrix_support import (
     run,
     small_emulator,
 )
-from timify_emulator import Emulator
 
 DATA = lambda entry: not entry["path"].startswith("/v1/auth/")  # noqa: E731
 
@@ -265,7 +265,8 @@ def test_08_changes_during_a_sync_appear_in_that_sync_or_the_next():
 def test_09_time_zones_dst_days_and_window_boundaries_leave_no_gap_and_no_duplicate():
     from zoneinfo import ZoneInfo
 
-    from source_timify.date_ranges import company_date_range, windows as cut_windows
+    from source_timify.date_ranges import company_date_range
+    from source_timify.date_ranges import windows as cut_windows
 
     # Companies in Berlin, New York, Kolkata, Sydney and Auckland; the generator already books
     # appointments at 01:30, 02:30, 03:30, noon and 23:30 local time on every DST change day.

@@ -13,10 +13,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from timify_emulator import Emulator
 
 from integration_tests.connector import full_range_config
 from integration_tests.fault_matrix_support import OUTPUTS, leaks, run
-from timify_emulator import Emulator
 
 APP_SECRET = ("app_secret", "App Secret")
 
@@ -85,9 +85,21 @@ def results():
         yield {name: rest for name, *rest in done}
 
 
-NAMES = [c[0] for c in cases(type("E", (), {"connector_config": lambda self, **k: dict(
-    {"app_id": "x", "app_secret": "y", "base_url": "http://127.0.0.1:1", "enterprise_id": "0" * 24}, **k),
-    "now": staticmethod(lambda: dt.datetime.now(dt.timezone.utc))})())]
+NAMES = [
+    c[0]
+    for c in cases(
+        type(
+            "E",
+            (),
+            {
+                "connector_config": lambda self, **k: dict(
+                    {"app_id": "x", "app_secret": "y", "base_url": "http://127.0.0.1:1", "enterprise_id": "0" * 24}, **k
+                ),
+                "now": staticmethod(lambda: dt.datetime.now(dt.timezone.utc)),
+            },
+        )()
+    )
+]
 
 
 @pytest.mark.parametrize("name", NAMES)

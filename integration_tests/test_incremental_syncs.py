@@ -11,10 +11,10 @@ range where no deletion record is due (test_cancellations.py covers those that a
 import datetime as dt
 
 import pytest
+from timify_emulator import Emulator
 
 from integration_tests.connector import expected_records, full_range_config, run_connector
 from integration_tests.destination import STREAMS, Destination, assert_holds_the_truth
-from timify_emulator import Emulator
 from source_timify.date_ranges import company_date_range, windows
 
 UTC = dt.timezone.utc
@@ -85,7 +85,9 @@ def test_records_that_enter_a_wider_range_arrive_whatever_their_updated_at(first
         if "lookahead_days" in first_change:
             narrow["lookahead_days"] = first_change["lookahead_days"]
         if "start_date_days_ago" in first_change:
-            narrow["start_date"] = (emu.now().date() - dt.timedelta(days=first_change["start_date_days_ago"])).isoformat()
+            narrow["start_date"] = (
+                emu.now().date() - dt.timedelta(days=first_change["start_date_days_ago"])
+            ).isoformat()
         destination = Destination()
         destination.sync(narrow)
         assert len(destination.tables["appointments"]) < len(expected_records(emu, "appointments", wide))
@@ -103,11 +105,17 @@ def test_appointments_that_enter_the_horizon_as_days_pass_arrive():
             for entry in message["stream"]["stream_state"]["companies"].values():
                 if "to_date" in entry:
                     entry["to_date"] = (dt.date.fromisoformat(entry["to_date"]) - dt.timedelta(days=40)).isoformat()
-        before = {k for k, r in destination.tables["appointments"].items()
-                  if r["startDate"][:10] > (emu.now().date() + dt.timedelta(days=60)).isoformat()}
+        before = {
+            k
+            for k, r in destination.tables["appointments"].items()
+            if r["startDate"][:10] > (emu.now().date() + dt.timedelta(days=60)).isoformat()
+        }
         second = destination.sync(config)
-        entering = [r for r in second.records("appointments")
-                    if r["startDate"][:10] > (emu.now().date() + dt.timedelta(days=60)).isoformat()]
+        entering = [
+            r
+            for r in second.records("appointments")
+            if r["startDate"][:10] > (emu.now().date() + dt.timedelta(days=60)).isoformat()
+        ]
         assert entering and {(r["company_id"], r["id"]) for r in entering} == before
         assert len(second.records("appointments")) == len(entering)  # nothing else changed
         assert_holds_the_truth(emu, config, destination)
@@ -157,16 +165,24 @@ def test_a_change_that_becomes_visible_after_its_window_was_read_arrives_next_sy
         destination.sync(config)
         company = emu.company_ids[0]
         late = emu.truth("appointments", company)[0]
-        window = window_holding(config, emu.truth("companies")[0]["createdAt"], dt.date.fromisoformat(late["startDate"][:10]))
+        window = window_holding(
+            config, emu.truth("companies")[0]["createdAt"], dt.date.fromisoformat(late["startDate"][:10])
+        )
         done = []
 
         def back_dated_change_after_the_window_was_read(request):
-            served = any(e["path"] == "/v1/appointments" and e["company_id"] == company
-                         and e["query"].get("from_date") == window[0] for e in emu.requests_log())
+            served = any(
+                e["path"] == "/v1/appointments"
+                and e["company_id"] == company
+                and e["query"].get("from_date") == window[0]
+                for e in emu.requests_log()
+            )
             if served and not done:
                 done.append(True)
                 # Written two minutes ago, visible in the lists only now (replication lag).
-                emu.update_appointment(company, late["id"], updated_at=emu.now() - dt.timedelta(seconds=120), notes="late")
+                emu.update_appointment(
+                    company, late["id"], updated_at=emu.now() - dt.timedelta(seconds=120), notes="late"
+                )
 
         # A busy account: something else changed just before this sync, so its cursor is recent.
         emu.advance(30)
@@ -204,14 +220,20 @@ def test_a_record_shifted_onto_a_page_already_read_is_not_lost(change):
         done = []
 
         def change_after_page_one(request):
-            if (not done and request["path"] == "/v1/appointments" and request["company_id"] == company
-                    and request["query"].get("from_date") == window[0] and request["query"].get("page") == "2"):
+            if (
+                not done
+                and request["path"] == "/v1/appointments"
+                and request["company_id"] == company
+                and request["query"].get("from_date") == window[0]
+                and request["query"].get("page") == "2"
+            ):
                 done.append(True)
                 if change == "deleted":
                     emu.delete_appointment(company, first["id"])
                 else:  # moved to the end of the same window
-                    emu.update_appointment(company, first["id"], startDate=dt.datetime.fromisoformat(
-                        window[1] + "T20:00:00+00:00"))
+                    emu.update_appointment(
+                        company, first["id"], startDate=dt.datetime.fromisoformat(window[1] + "T20:00:00+00:00")
+                    )
 
         emu.on_data_request(change_after_page_one)
         second = destination.sync(config)
@@ -290,14 +312,18 @@ def test_a_state_written_by_0_1_0_is_migrated_without_loss():
         destination = Destination()
         cursor = emu.now().strftime("%Y-%m-%dT%H:%M:%SZ")
         destination.state = [
-            {"type": "STREAM", "stream": {"stream_descriptor": {"name": name}, "stream_state": {
-                "use_global_cursor": True, "state": {"updatedAt": cursor}, "lookback_window": 3}}}
+            {
+                "type": "STREAM",
+                "stream": {
+                    "stream_descriptor": {"name": name},
+                    "stream_state": {"use_global_cursor": True, "state": {"updatedAt": cursor}, "lookback_window": 3},
+                },
+            }
             for name in STREAMS
         ]
         destination.sync(config)
         assert_holds_the_truth(emu, config, destination)
         assert set(destination.company_state("appointments")) == set(emu.company_ids)
-
 
 
 # 10 --------------------------------------------------------------------------------------------
@@ -317,7 +343,9 @@ def test_an_incremental_sync_costs_no_more_requests_than_a_full_read_and_its_sta
         assert incremental["data_requests"] == full["data_requests"] and incremental["logins"] == 1
         for stream in STREAMS:
             state = next(m for m in destination.state if m["stream"]["stream_descriptor"]["name"] == stream)
-            companies = {c: {k: v for k, v in e.items() if not k.startswith("upcoming_")}
-                         for c, e in state["stream"]["stream_state"]["companies"].items()}
+            companies = {
+                c: {k: v for k, v in e.items() if not k.startswith("upcoming_")}
+                for c, e in state["stream"]["stream_state"]["companies"].items()
+            }
             size = len(json.dumps({"companies": companies}, separators=(",", ":")))
             assert size / len(emu.company_ids) < 120, size  # the tracked upcoming ids: issue 11's tests

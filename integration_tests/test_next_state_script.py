@@ -6,15 +6,23 @@ import subprocess
 import sys
 from pathlib import Path
 
-from integration_tests.connector import SOURCE_TIMIFY, catalog, parse_messages
 from timify_emulator import Emulator
+
+from integration_tests.connector import SOURCE_TIMIFY, catalog, parse_messages
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "next_state.py"
 INCREMENTAL = ["appointments", "customers", "enterprise_customers"]
 
 
 def cli_read(tmp_path, name, state_file=None, streams=INCREMENTAL):
-    args = [SOURCE_TIMIFY, "read", "--config", str(tmp_path / "config.json"), "--catalog", str(tmp_path / f"{name}.catalog.json")]
+    args = [
+        SOURCE_TIMIFY,
+        "read",
+        "--config",
+        str(tmp_path / "config.json"),
+        "--catalog",
+        str(tmp_path / f"{name}.catalog.json"),
+    ]
     (tmp_path / f"{name}.catalog.json").write_text(json.dumps(catalog(streams)))
     if state_file is not None:
         args += ["--state", str(state_file)]
@@ -25,8 +33,12 @@ def cli_read(tmp_path, name, state_file=None, streams=INCREMENTAL):
 
 
 def next_state(tmp_path, name, *options):
-    built = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path / f"{name}.jsonl"), *options],
-                           capture_output=True, text=True, timeout=60)
+    built = subprocess.run(
+        [sys.executable, str(SCRIPT), str(tmp_path / f"{name}.jsonl"), *options],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert built.returncode == 0, built.stderr
     (tmp_path / f"{name}.state.json").write_text(built.stdout)
     return json.loads(built.stdout)
@@ -44,7 +56,11 @@ def test_the_state_of_one_read_makes_the_next_read_emit_only_what_changed(tmp_pa
         assert records(first, "appointments") and records(first, "customers")
         state = next_state(tmp_path, "read-1")
         assert sorted(s["stream"]["stream_descriptor"]["name"] for s in state) == sorted(INCREMENTAL)
-        last = {m["state"]["stream"]["stream_descriptor"]["name"]: m["state"]["stream"] for m in first if m["type"] == "STATE"}
+        last = {
+            m["state"]["stream"]["stream_descriptor"]["name"]: m["state"]["stream"]
+            for m in first
+            if m["type"] == "STATE"
+        }
         assert all(s["stream"] == last[s["stream"]["stream_descriptor"]["name"]] for s in state)
 
         emu.advance(60)
@@ -65,4 +81,6 @@ def test_previous_keeps_the_state_of_streams_the_read_did_not_sync(tmp_path):
         names = [s["stream"]["stream_descriptor"]["name"] for s in merged]
         assert sorted(names) == sorted(INCREMENTAL)
         kept = {s["stream"]["stream_descriptor"]["name"]: s for s in full}
-        assert [s for s in merged if s["stream"]["stream_descriptor"]["name"] == "appointments"] == [kept["appointments"]]
+        assert [s for s in merged if s["stream"]["stream_descriptor"]["name"] == "appointments"] == [
+            kept["appointments"]
+        ]

@@ -6,9 +6,9 @@ here only what overlapped with what, from the emulator's request log."""
 import datetime as dt
 
 import pytest
+from timify_emulator import Emulator
 
 from integration_tests.connector import expected_records, keyed, run_connector
-from timify_emulator import Emulator
 
 
 def most_in_flight(entries):
@@ -27,13 +27,15 @@ def most_in_flight(entries):
 @pytest.mark.parametrize("num_workers", [2, 5])
 def test_a_dense_window_is_read_ahead_within_num_workers_and_completely(num_workers):
     # One company and a range of under 365 days: one partition, so any overlap is the read-ahead's.
-    with Emulator(companies=1, enterprise=False, appointments_per_company=1500, seed=61, max_window_days=365,
-                  latency_ms=60) as emu:
+    with Emulator(
+        companies=1, enterprise=False, appointments_per_company=1500, seed=61, max_window_days=365, latency_ms=60
+    ) as emu:
         today = dt.datetime.now(dt.timezone.utc).date()
         start = emu.now().date() - dt.timedelta(days=250)
         lookahead = (emu.now().date() + dt.timedelta(days=100) - today).days
-        config = emu.connector_config(start_date=start.isoformat(), lookahead_days=max(0, lookahead),
-                                      page_size=25, num_workers=num_workers)
+        config = emu.connector_config(
+            start_date=start.isoformat(), lookahead_days=max(0, lookahead), page_size=25, num_workers=num_workers
+        )
         run = run_connector("read", config, ["appointments"], incremental=False)
         assert run.returncode == 0 and not run.errors(), run.stderr[-2000:]
         assert keyed(run.records("appointments"), "appointments") == keyed(

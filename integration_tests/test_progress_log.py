@@ -10,8 +10,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from integration_tests.connector import SOURCE_TIMIFY, catalog, run_connector
 from timify_emulator import Emulator
+
+from integration_tests.connector import SOURCE_TIMIFY, catalog, run_connector
 
 PROGRESS = re.compile(r"^Sync progress after \d+ s: ([\d,]+) records so far(?:; (\d+) of (\d+) companies done)?; ")
 
@@ -23,7 +24,9 @@ def read_with_arrival_times(config, streams, env):
         Path(tmp, "catalog.json").write_text(json.dumps(catalog(streams)))
         args = [SOURCE_TIMIFY, "read", "--config", f"{tmp}/config.json", "--catalog", f"{tmp}/catalog.json"]
         started = time.monotonic()
-        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **env})
+        proc = subprocess.Popen(
+            args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **env}
+        )
         arrivals = [(time.monotonic() - started, json.loads(line)) for line in proc.stdout if line.startswith("{")]
         proc.wait(timeout=120)
         assert proc.returncode == 0, proc.stderr.read()[-2000:]
@@ -33,8 +36,9 @@ def read_with_arrival_times(config, streams, env):
 def test_a_slow_read_logs_progress_at_the_interval_even_while_no_record_arrives():
     # Every TIMIFY answer takes 1.2 s and one worker reads: most of the read is waiting.
     with Emulator(companies=2, appointments_per_company=40, seed=41, latency_ms=1200) as emu:
-        config = emu.connector_config(page_size=10, num_workers=1, lookahead_days=0,
-                                      start_date=emu.now().date().replace(day=1).isoformat())
+        config = emu.connector_config(
+            page_size=10, num_workers=1, lookahead_days=0, start_date=emu.now().date().replace(day=1).isoformat()
+        )
         arrivals = read_with_arrival_times(config, ["customers"], {"SOURCE_TIMIFY_PROGRESS_INTERVAL_SECONDS": "1"})
 
     logs = [(at, m["log"]) for at, m in arrivals if m["type"] == "LOG"]

@@ -15,9 +15,9 @@ import multiprocessing
 from collections import Counter
 
 import pytest
+from timify_emulator import Emulator
 
 from integration_tests.connector import ENTERPRISE_STREAMS, STREAMS, full_range_config, run_connector
-from timify_emulator import Emulator
 
 RUNS = 3
 DATES = {"from_date", "to_date", "from", "to"}

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 from jsonschema import Draft7Validator, FormatChecker
+from timify_emulator import Emulator
 
 from integration_tests.connector import full_range_config, run_connector
-from timify_emulator import Emulator
 
 SCHEMA_FILES = Path(__file__).resolve().parent.parent / "source_timify" / "schemas"
 
@@ -62,7 +62,9 @@ def test_discovered_formats_fit_every_emitted_record(mutable_emulator):
     for record in run.records("appointments"):
         assert re.fullmatch(r"\d{4}-\d{2}-\d{2}Z", record["date"]) and record["date"] == record["startDate"][:10] + "Z"
         assert re.fullmatch(r"\d+", record["timestamp"])
-        assert int(record["timestamp"]) // 1000 == int(dt.datetime.fromisoformat(record["updatedAt"].replace("Z", "+00:00")).timestamp())
+        assert int(record["timestamp"]) // 1000 == int(
+            dt.datetime.fromisoformat(record["updatedAt"].replace("Z", "+00:00")).timestamp()
+        )
     assert all(isinstance(r["ts"], int) for r in run.records("customers"))
 
 
@@ -79,19 +81,30 @@ def is_iso_date_time(value):
     return "T" in value and parsed.tzinfo is not None
 
 
-@pytest.mark.parametrize("install", [
-    # The emulator that scripts/generate_schemas.py read records from before it read only samples
-    # and the contract; five companies for every customer-field set (data.py, company_field_specs);
-    # a company install (no enterprise).
-    dict(companies=4, appointments_per_company=500, seed=5),
-    dict(companies=5, appointments_per_company=200, seed=7),
-    dict(companies=1, appointments_per_company=200, seed=3, enterprise=False),
-])
+@pytest.mark.parametrize(
+    "install",
+    [
+        # The emulator that scripts/generate_schemas.py read records from before it read only samples
+        # and the contract; five companies for every customer-field set (data.py, company_field_specs);
+        # a company install (no enterprise).
+        dict(companies=4, appointments_per_company=500, seed=5),
+        dict(companies=5, appointments_per_company=200, seed=7),
+        dict(companies=1, appointments_per_company=200, seed=3, enterprise=False),
+    ],
+)
 def test_the_emulators_records_of_every_stream_validate_against_the_shipped_schemas(install):
     emu = Emulator(**install)  # its records, not its server: it is not started
     schemas = {path.stem: json.loads(path.read_text()) for path in SCHEMA_FILES.glob("*.json")}
-    assert set(schemas) == {"companies", "appointments", "customers", "customer_fields", "services",
-                            "resources", "timeshifts", "enterprise_customers"}
+    assert set(schemas) == {
+        "companies",
+        "appointments",
+        "customers",
+        "customer_fields",
+        "services",
+        "resources",
+        "timeshifts",
+        "enterprise_customers",
+    }
     for stream, schema in sorted(schemas.items()):
         if stream == "enterprise_customers" and not install.get("enterprise", True):
             continue
@@ -100,8 +113,9 @@ def test_the_emulators_records_of_every_stream_validate_against_the_shipped_sche
         if stream in ("customers", "enterprise_customers"):
             # What a server that sends the values under `customfields` serves (the emulator's knob
             # customer_values_key): the same records with the key renamed.
-            records = records + [{**{k: v for k, v in r.items() if k != "fields"}, "customfields": r["fields"]}
-                                 for r in records]
+            records = records + [
+                {**{k: v for k, v in r.items() if k != "fields"}, "customfields": r["fields"]} for r in records
+            ]
         validator = Draft7Validator(schema, format_checker=DATE_TIMES)
         for record in records:
             errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(record)]

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from airbyte_cdk.test.standard_tests import DeclarativeSourceTestSuite
 from airbyte_cdk.test.standard_tests.pytest_hooks import pytest_generate_tests  # noqa: F401  (scenarios from acceptance-test-config.yml)
-
 from timify_emulator import Emulator
+
 from source_timify import SourceTimify
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,5 +38,9 @@ class TestTimifyStandardSuite(DeclarativeSourceTestSuite):
     @classmethod
     def create_connector(cls, scenario):
         # CDK 7 takes config, catalog and state in the constructor (see run.py).
-        config = scenario.get_config_dict(connector_root=cls.get_connector_root_dir(), empty_if_missing=True) if scenario else None
+        config = (
+            scenario.get_config_dict(connector_root=cls.get_connector_root_dir(), empty_if_missing=True)
+            if scenario
+            else None
+        )
         return SourceTimify(config=config)

@@ -6,10 +6,10 @@ import datetime as dt
 import math
 
 import pytest
+from timify_emulator import Emulator
 
 from integration_tests.connector import expected_records, full_range_config, keyed, run_connector
 from integration_tests.destination import Destination, assert_holds_the_truth
-from timify_emulator import Emulator
 
 UTC = dt.timezone.utc
 
@@ -39,7 +39,9 @@ def test_a_full_read_equals_the_truth_in_the_fewest_windows_the_server_allows(ma
         windows_per_company = math.ceil(_range_days(config) / max_window_days)
         assert len(pages) == len(emu.company_ids) * windows_per_company  # sparse: one page per window
         for e in pages:
-            days = (dt.date.fromisoformat(e["query"]["to_date"]) - dt.date.fromisoformat(e["query"]["from_date"])).days + 1
+            days = (
+                dt.date.fromisoformat(e["query"]["to_date"]) - dt.date.fromisoformat(e["query"]["from_date"])
+            ).days + 1
             assert days <= max_window_days
         # the probe (limit=1) is the only other appointments request
         assert len(requests) == len(pages) + 1

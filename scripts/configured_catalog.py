@@ -53,9 +53,7 @@ def configured_catalog(
     names = [s["name"] for s in streams]
     unknown = [name for name in only or [] if name not in names]
     if unknown:
-        raise SystemExit(
-            f"configured_catalog.py: {', '.join(unknown)} not discovered (discovered: {', '.join(names)})"
-        )
+        raise SystemExit(f"configured_catalog.py: {', '.join(unknown)} not discovered (discovered: {', '.join(names)})")
     chosen = [s for s in streams if not only or s["name"] in only]
     return {"streams": [configured(s, full_refresh) for s in chosen]}
 

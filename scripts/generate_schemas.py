@@ -139,47 +139,90 @@ def build_schemas(samples):
         # country. prefix and the address's postal parts are the emulator's [decided] shape.
         "companies": stream_schema(
             company_records,
-            {"createdAt": dt, "updatedAt": dt, "contactEmail": s,
-             "phone": obj(country=s, number=s, prefix=s),
-             "address": obj(city=s, country=s, formatted=s, street=s, streetNumber=s, zipCode=s),
-             "onlineStatus": {"type": ["object", "null"], "additionalProperties": True,
-                              "properties": {"isOnline": {"type": ["boolean", "null"]}}},
-             "enterprise": {"type": ["object", "null"], "additionalProperties": True,
-                            "properties": {"id": s, "name": s}}},
+            {
+                "createdAt": dt,
+                "updatedAt": dt,
+                "contactEmail": s,
+                "phone": obj(country=s, number=s, prefix=s),
+                "address": obj(city=s, country=s, formatted=s, street=s, streetNumber=s, zipCode=s),
+                "onlineStatus": {
+                    "type": ["object", "null"],
+                    "additionalProperties": True,
+                    "properties": {"isOnline": {"type": ["boolean", "null"]}},
+                },
+                "enterprise": {
+                    "type": ["object", "null"],
+                    "additionalProperties": True,
+                    "properties": {"id": s, "name": s},
+                },
+            },
             company_scoped=False,
         ),
-        "appointments": stream_schema(appointments, {"_ab_cdc_deleted_at": {
-            "type": ["string", "null"], "format": "date-time",
-            "description": "When the connector noticed that this upcoming appointment was cancelled (TIMIFY "
-                           "deletes cancelled appointments); null on every appointment TIMIFY still has."}},
-            declared=DECLARED["appointments"]),
+        "appointments": stream_schema(
+            appointments,
+            {
+                "_ab_cdc_deleted_at": {
+                    "type": ["string", "null"],
+                    "format": "date-time",
+                    "description": "When the connector noticed that this upcoming appointment was cancelled (TIMIFY "
+                    "deletes cancelled appointments); null on every appointment TIMIFY still has.",
+                }
+            },
+            declared=DECLARED["appointments"],
+        ),
         # The samples' services and courses (groupServices); a list serves both, `isCourse` (as on
         # the sample appointments) says which [decided]. createdAt/updatedAt here, on resources and
         # on customer_fields: every list record carries them [decided, as the contract has for
         # companies and customers].
-        "services": stream_schema([x for c in companies for x in c["services"] + c["groupServices"]],
-                                  {"createdAt": dt, "updatedAt": dt, "isCourse": B}, declared=DECLARED["services"]),
+        "services": stream_schema(
+            [x for c in companies for x in c["services"] + c["groupServices"]],
+            {"createdAt": dt, "updatedAt": dt, "isCourse": B},
+            declared=DECLARED["services"],
+        ),
         # Besides the samples' fields, a resource's contact address [decided, not in the contract].
-        "resources": stream_schema([x for c in companies for x in c["resources"]],
-                                   {"createdAt": dt, "updatedAt": dt, "email": s}),
+        "resources": stream_schema(
+            [x for c in companies for x in c["resources"]], {"createdAt": dt, "updatedAt": dt, "email": s}
+        ),
         # defaultId: which built-in attribute a field holds (email, firstName, ...), as customers'
         # values carry it ({id, defaultId, value}, section 5) [decided].
-        "customer_fields": stream_schema([x for c in companies for x in c["customerFields"]],
-                                         {"createdAt": dt, "updatedAt": dt, "defaultId": s},
-                                         declared=DECLARED["customer_fields"]),
+        "customer_fields": stream_schema(
+            [x for c in companies for x in c["customerFields"]],
+            {"createdAt": dt, "updatedAt": dt, "defaultId": s},
+            declared=DECLARED["customer_fields"],
+        ),
         # No real sample: the contract's customer record (section 5).
         "customers": stream_schema(
             [],
-            {"externalId": s, "firstName": s, "lastName": s, "fullName": s, "email": s, "totalBookings": i,
-             "createdAt": dt, "updatedAt": dt, "ts": i,
-             "fields": array(obj(id=s, defaultId=s, value={}))},
+            {
+                "externalId": s,
+                "firstName": s,
+                "lastName": s,
+                "fullName": s,
+                "email": s,
+                "totalBookings": i,
+                "createdAt": dt,
+                "updatedAt": dt,
+                "ts": i,
+                "fields": array(obj(id=s, defaultId=s, value={})),
+            },
         ),
         # No real sample: the contract's timeshift record (section 5).
         "timeshifts": stream_schema(
             [],
-            {"resourceId": s, "resourceExternalId": s, "type": s, "isDenial": {"type": ["boolean", "null"]},
-             "denialReason": s, "from": dt, "to": dt, "workingTimes": interval, "bookingTimes": interval,
-             "denialTimes": interval, "createdAt": dt, "updatedAt": dt},
+            {
+                "resourceId": s,
+                "resourceExternalId": s,
+                "type": s,
+                "isDenial": {"type": ["boolean", "null"]},
+                "denialReason": s,
+                "from": dt,
+                "to": dt,
+                "workingTimes": interval,
+                "bookingTimes": interval,
+                "denialTimes": interval,
+                "createdAt": dt,
+                "updatedAt": dt,
+            },
         ),
     }
     # A custom field's value takes the type its definition gives it (text, boolean, number,
@@ -192,15 +235,21 @@ def build_schemas(samples):
         values["items"]["properties"]["value"] = {
             "description": "The value, typed by the field's definition in customer_fields (text, boolean, number, list)."
         }
-        values["description"] = ("The customer's custom-field values as TIMIFY sends them ({id, value}); each also "
-                                 "has its own typed column, named in docs/timify.md (Custom fields).")
+        values["description"] = (
+            "The customer's custom-field values as TIMIFY sends them ({id, value}); each also "
+            "has its own typed column, named in docs/timify.md (Custom fields)."
+        )
         schemas[stream]["properties"]["customfields"] = {
             **json.loads(json.dumps(values)),
             "description": "The same values, on a server that sends them under `customfields` instead of `fields`.",
         }
-    schemas["enterprise_customers"] = {**schemas["customers"], "properties": {
-        k: v for k, v in schemas["customers"]["properties"].items() if k != "company_id"}}
-    schemas["appointments"]["properties"]["updatedAt"]["description"] = "When the appointment last changed (UTC): the incremental cursor."
+    schemas["enterprise_customers"] = {
+        **schemas["customers"],
+        "properties": {k: v for k, v in schemas["customers"]["properties"].items() if k != "company_id"},
+    }
+    schemas["appointments"]["properties"]["updatedAt"]["description"] = (
+        "When the appointment last changed (UTC): the incremental cursor."
+    )
     # Fields the samples leave null, or whose values do not say what they are: what each holds
     # (the data type map in docs/timify.md says the same). TIMIFY's values are kept as they are.
     appointment = schemas["appointments"]["properties"]
@@ -211,7 +260,7 @@ def build_schemas(samples):
         "8601 date, so no date format is declared; its first 10 characters are the date."
     )
     appointment["timestamp"]["description"] = (
-        "When the appointment last changed, as a string of epoch milliseconds, e.g. \"1709629344000\" "
+        'When the appointment last changed, as a string of epoch milliseconds, e.g. "1709629344000" '
         "(the same instant as updatedAt)."
     )
     schemas["customers"]["properties"]["ts"]["description"] = (
@@ -240,30 +289,60 @@ def describe_key_fields(schemas):
     for stream, schema in schemas.items():
         thing, properties = THINGS[stream], schema["properties"]
         key = "with company_id, the primary key" if "company_id" in properties else "the primary key"
-        properties["id"] = {**properties["id"], "description": f"The {thing}'s TIMIFY id (24 hexadecimal characters); {key}."}
+        properties["id"] = {
+            **properties["id"],
+            "description": f"The {thing}'s TIMIFY id (24 hexadecimal characters); {key}.",
+        }
         if "company_id" in properties:
-            properties["company_id"] = {**properties["company_id"], "description": (
-                f"The TIMIFY company (branch) the {thing} belongs to: companies.id, sent as the request's "
-                "company-id header (added by the connector).")}
+            properties["company_id"] = {
+                **properties["company_id"],
+                "description": (
+                    f"The TIMIFY company (branch) the {thing} belongs to: companies.id, sent as the request's "
+                    "company-id header (added by the connector)."
+                ),
+            }
         if "externalId" in properties:
-            properties["externalId"] = {**properties["externalId"], "description": (
-                f"The {thing}'s id in the business's own system, as set in TIMIFY; may be empty or null.")}
+            properties["externalId"] = {
+                **properties["externalId"],
+                "description": (
+                    f"The {thing}'s id in the business's own system, as set in TIMIFY; may be empty or null."
+                ),
+            }
         if "createdAt" in properties:
-            properties["createdAt"] = {**properties["createdAt"], "description": f"When the {thing} was created in TIMIFY (UTC)."}
+            properties["createdAt"] = {
+                **properties["createdAt"],
+                "description": f"When the {thing} was created in TIMIFY (UTC).",
+            }
         if "updatedAt" in properties:
             cursor = ": the incremental cursor" if stream in INCREMENTAL else ""
-            properties["updatedAt"] = {**properties["updatedAt"], "description": f"When the {thing} last changed in TIMIFY (UTC){cursor}."}
+            properties["updatedAt"] = {
+                **properties["updatedAt"],
+                "description": f"When the {thing} last changed in TIMIFY (UTC){cursor}.",
+            }
     appointment = schemas["appointments"]["properties"]
-    appointment["startDate"] = {**appointment["startDate"], "description": (
-        "When the appointment starts (UTC). Its date is the one the synced date range (start_date to "
-        "today + lookahead_days) and TIMIFY's from_date/to_date filter on.")}
-    appointment["serviceId"] = {**appointment["serviceId"], "description": "The service booked: services.id (null for an appointment without a service)."}
+    appointment["startDate"] = {
+        **appointment["startDate"],
+        "description": (
+            "When the appointment starts (UTC). Its date is the one the synced date range (start_date to "
+            "today + lookahead_days) and TIMIFY's from_date/to_date filter on."
+        ),
+    }
+    appointment["serviceId"] = {
+        **appointment["serviceId"],
+        "description": "The service booked: services.id (null for an appointment without a service).",
+    }
     company = schemas["companies"]["properties"]
     company["timezone"] = {**company["timezone"], "description": "The company's IANA time zone, e.g. Europe/Berlin."}
-    company["enterprise"] = {**company["enterprise"], "description": "The enterprise the company belongs to (id, name); null for a company on its own."}
+    company["enterprise"] = {
+        **company["enterprise"],
+        "description": "The enterprise the company belongs to (id, name); null for a company on its own.",
+    }
     shift = schemas["timeshifts"]["properties"]
     shift["resourceId"] = {**shift["resourceId"], "description": "The resource whose shift this is: resources.id."}
-    shift["from"] = {**shift["from"], "description": "Start of the time the shift covers (UTC); one shift covers one day."}
+    shift["from"] = {
+        **shift["from"],
+        "description": "Start of the time the shift covers (UTC); one shift covers one day.",
+    }
     shift["to"] = {**shift["to"], "description": "End of the time the shift covers (UTC)."}
 
 

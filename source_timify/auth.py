@@ -181,7 +181,9 @@ class TimifyAuthenticator(DeclarativeAuthenticator):
             )
         if response.status_code != 200:
             message = f"TIMIFY's login failed with HTTP {response.status_code}{timify_said}; try again later."
-            raise AirbyteTracedException(message=message, internal_message=message, failure_type=FailureType.transient_error)
+            raise AirbyteTracedException(
+                message=message, internal_message=message, failure_type=FailureType.transient_error
+            )
         try:
             payload = response.json()
         except Exception:
@@ -226,7 +228,6 @@ class TimifyAuthenticator(DeclarativeAuthenticator):
     def _unreachable(self, error: Optional[Exception]) -> AirbyteTracedException:
         host = urlsplit(self._host).netloc
         return config_error(
-            f"Could not reach TIMIFY at {host}: check `subdomain` (default api), `base_url` "
-            "and the network.",
+            f"Could not reach TIMIFY at {host}: check `subdomain` (default api), `base_url` and the network.",
             detail=f"{type(error).__name__} while logging in",
         )

@@ -20,8 +20,8 @@ from airbyte_cdk.models import AirbyteMessage, AirbyteRecordMessage, Type
 
 from source_timify.auth import TimifyAuthenticator
 from source_timify.client import Retries, TimifyClient
-from source_timify.timify import DELETED_AT, base_url, error_text, iso_seconds
 from source_timify.session import TimifySession
+from source_timify.timify import DELETED_AT, base_url, error_text, iso_seconds
 
 logger = logging.getLogger("airbyte")
 
@@ -103,7 +103,7 @@ def decode_ids(encoded: str) -> List[str]:
             shift += 7
 
     count, text_length = varint(), varint()
-    middles = [data[position + 5 * k: position + 5 * k + 5] for k in range(count)]
+    middles = [data[position + 5 * k : position + 5 * k + 5] for k in range(count)]
     position += 5 * count
     stamps = [varint() for _ in range(count)]
     steps = [varint() for _ in range(count)]
@@ -113,7 +113,7 @@ def decode_ids(encoded: str) -> List[str]:
             previous_middle, stamp, counter = middle, 0, 0
         stamp, counter = stamp + stamp_step, counter + counter_step
         ids.append((stamp.to_bytes(4, "big") + middle + counter.to_bytes(3, "big")).hex())
-    text = data[position: position + text_length]
+    text = data[position : position + text_length]
     return ids + (json.loads(text) if text else [])
 
 
@@ -147,18 +147,21 @@ class CancelledAppointments:
         still_upcoming: Set[str] = set()
         ordered = sorted(missing)
         for start in range(0, len(ordered), LOOKUP_BATCH):
-            batch = ordered[start: start + LOOKUP_BATCH]
+            batch = ordered[start : start + LOOKUP_BATCH]
             found = self._lookup(company, batch)
             if found is None:
                 still_upcoming.update(batch)
                 continue
             deleted += [appointment_id for appointment_id in batch if appointment_id not in found]
             still_upcoming.update(
-                appointment_id for appointment_id, day in found.items()
+                appointment_id
+                for appointment_id, day in found.items()
                 if appointment_id in batch and upcoming_from <= day <= range_to
             )
         if deleted:
-            logger.info(f"{len(deleted)} upcoming appointment(s) of company {company} were cancelled (deleted in TIMIFY).")
+            logger.info(
+                f"{len(deleted)} upcoming appointment(s) of company {company} were cancelled (deleted in TIMIFY)."
+            )
         now = iso_seconds(self._session.clock.now())
         return [self._deletion(company, appointment_id, now) for appointment_id in deleted], still_upcoming
 
@@ -179,9 +182,11 @@ class CancelledAppointments:
         # The client's rules, except that a 200 whose `data` is not a list is an answer (not
         # asked again), and the last failed try is still waited after, as it always was.
         retries = Retries(attempts=LOOKUP_ATTEMPTS, retry_unreadable=False)
-        response = TimifyClient(self._session, authenticator, retries).send(
-            "GET", url, params=params, headers=headers, timeout=60
-        ).response
+        response = (
+            TimifyClient(self._session, authenticator, retries)
+            .send("GET", url, params=params, headers=headers, timeout=60)
+            .response
+        )
         if response is not None and response.status_code == 200:
             try:
                 data = response.json().get("data")
@@ -190,7 +195,8 @@ class CancelledAppointments:
             if isinstance(data, list):
                 return {
                     record["id"]: str(record.get("startDate") or "")[:10]
-                    for record in data if isinstance(record, dict) and "id" in record
+                    for record in data
+                    if isinstance(record, dict) and "id" in record
                 }
         said = error_text(response)
         status = f"HTTP {response.status_code}{': ' + said if said else ''}" if response is not None else "no answer"

@@ -135,7 +135,10 @@ def use_component_factory(source: Any, factory_class: type) -> None:
     built: the entries of the overridden ones are bound again to the subclass's."""
     factory = getattr(source, "_constructor", None)
     if type(factory) is not ModelToComponentFactory:
-        raise CdkChanged("use_component_factory", f"the source's `_constructor` is a {type(factory).__name__}, not a ModelToComponentFactory")
+        raise CdkChanged(
+            "use_component_factory",
+            f"the source's `_constructor` is a {type(factory).__name__}, not a ModelToComponentFactory",
+        )
     if not issubclass(factory_class, ModelToComponentFactory):
         raise TypeError(f"{factory_class.__name__} must subclass ModelToComponentFactory")
     _swap_class(factory, ModelToComponentFactory, factory_class, "use_component_factory")
@@ -195,7 +198,9 @@ def read_stream(stream: Any) -> Iterator[Any]:
 def _record_queue(source: Any, workaround: str) -> queue.Queue:
     record_queue = getattr(getattr(source, "_concurrent_source", None), "_queue", None)
     if not isinstance(record_queue, queue.Queue):
-        raise CdkChanged(workaround, "the source has no `_concurrent_source._queue` (the queue between the workers and the writer)")
+        raise CdkChanged(
+            workaround, "the source has no `_concurrent_source._queue` (the queue between the workers and the writer)"
+        )
     return record_queue
 
 

@@ -40,11 +40,21 @@ BASIC_PREFIX = "customerFields.basic."
 NULLABLE = lambda kind: [kind, "null"]  # noqa: E731
 
 # TIMIFY's definition type -> the column's kind.
-TYPE_MAP = {"CHECKBOX": "boolean", "DATE": "date", "NUMBER": "number", "SELECT": "string", "TEXT": "string",
-            "EMAIL": "string", "PHONE": "phone"}
+TYPE_MAP = {
+    "CHECKBOX": "boolean",
+    "DATE": "date",
+    "NUMBER": "number",
+    "SELECT": "string",
+    "TEXT": "string",
+    "EMAIL": "string",
+    "PHONE": "phone",
+}
 
-PHONE_SCHEMA = {"type": NULLABLE("object"), "additionalProperties": True,
-                "properties": {k: {"type": NULLABLE("string")} for k in ("number", "country", "prefix")}}
+PHONE_SCHEMA = {
+    "type": NULLABLE("object"),
+    "additionalProperties": True,
+    "properties": {k: {"type": NULLABLE("string")} for k in ("number", "country", "prefix")},
+}
 
 
 def column_kind(definition: Mapping[str, Any]) -> str:
@@ -66,7 +76,7 @@ def builtin_name(definition: Mapping[str, Any]) -> Optional[str]:
         return default_id
     key = definition.get("translationKey")
     if isinstance(key, str) and key.startswith(BASIC_PREFIX) and len(key) > len(BASIC_PREFIX):
-        return key[len(BASIC_PREFIX):]
+        return key[len(BASIC_PREFIX) :]
     return None
 
 

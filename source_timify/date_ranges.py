@@ -121,19 +121,29 @@ class CompanyDateRange(CompanyPartitions):
     def _probe(self, company_id: Any, from_date: date, to_date: date) -> int:
         session = self.session or session_of(self.config)
         authenticator = TimifyAuthenticator(config=self.config, parameters={}, session=session)
-        params = {"from_date": from_date.isoformat(), "to_date": to_date.isoformat(), "timezone": "UTC", "page": 1, "limit": 1}
+        params = {
+            "from_date": from_date.isoformat(),
+            "to_date": to_date.isoformat(),
+            "timezone": "UTC",
+            "page": 1,
+            "limit": 1,
+        }
         headers = {"company-id": str(company_id), "accept": "application/json"}
         days = (to_date - from_date).days + 1
         # The client's rules, with no retry after no answer (network, a test double without this
         # URL: the narrow windows) and anything raised while sending taken for no answer; a 5xx or
         # a malformed 200 on the last try is still waited after, as it always was.
         retries = Retries(attempts=PROBE_ATTEMPTS, no_answer=lambda error: True, retry_no_answer=False)
-        response = TimifyClient(session, authenticator, retries).send(
-            "GET", f"{base_url(self.config)}{self.probe_path}", params=params, headers=headers, timeout=60
-        ).response
+        response = (
+            TimifyClient(session, authenticator, retries)
+            .send("GET", f"{base_url(self.config)}{self.probe_path}", params=params, headers=headers, timeout=60)
+            .response
+        )
         if response is not None and response.status_code == 200 and not unreadable(response):
-            logger.info(f"Appointment windows: TIMIFY accepts {days}-day windows on {self.probe_path}; "
-                        f"appointments are read {self._window_days} days at a time.")
+            logger.info(
+                f"Appointment windows: TIMIFY accepts {days}-day windows on {self.probe_path}; "
+                f"appointments are read {self._window_days} days at a time."
+            )
             return self._window_days
         if response is not None and response.status_code == 400:
             said = f": {error_text(response)}" if error_text(response) else ""

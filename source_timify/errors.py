@@ -42,8 +42,7 @@ class OutageCutoff(DefaultErrorHandler):
         resolution = super().interpret_response(response_or_exception)
         resolution = _naming_the_company(_with_timify_message(resolution, response_or_exception), response_or_exception)
         server_failed = resolution.response_action == ResponseAction.RETRY and (
-            not isinstance(response_or_exception, requests.Response)
-            or response_or_exception.status_code >= 500
+            not isinstance(response_or_exception, requests.Response) or response_or_exception.status_code >= 500
         )
         lasted = outage_lasted(self.session, server_failed, resolution.response_action == ResponseAction.SUCCESS)
         if lasted is None or lasted < self._outage_seconds:

@@ -115,12 +115,16 @@ class CompanyCursor(Cursor):
         self._ranges: Dict[str, Tuple[Optional[str], Optional[str]]] = {}
         self._lock = threading.Lock()
         self._created = time.time()
-        self._upcoming = UpcomingAppointments(
-            self._previous,
-            CancelledAppointments(config, stream_name, self._session),
-            message_repository.emit_message,
-            today=datetime.now(timezone.utc).date(),
-        ) if track_cancellations else None
+        self._upcoming = (
+            UpcomingAppointments(
+                self._previous,
+                CancelledAppointments(config, stream_name, self._session),
+                message_repository.emit_message,
+                today=datetime.now(timezone.utc).date(),
+            )
+            if track_cancellations
+            else None
+        )
 
     @property
     def cursor_field(self) -> CursorField:
@@ -251,8 +255,15 @@ class EnterpriseCursor(CompanyCursor):
 
     ENTERPRISE = "enterprise"
 
-    def __init__(self, stream_name: str, partition_router: PartitionRouter, config: Config,
-                 stream_state: Optional[Mapping[str, Any]], *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        stream_name: str,
+        partition_router: PartitionRouter,
+        config: Config,
+        stream_state: Optional[Mapping[str, Any]],
+        *args: Any,
+        **kwargs: Any,
+    ) -> None:
         entry = dict(stream_state or {})
         usable = set(entry) == {"updatedAt"} and _epoch(entry.get("updatedAt")) is not None
         if entry and not usable:

@@ -52,9 +52,7 @@ class TimifyPagination(PaginationStrategy):
     page_size: Union[int, str] = 1000
 
     def __post_init__(self, parameters: Mapping[str, Any]) -> None:
-        self._page_size = int(
-            InterpolatedString.create(str(self.page_size), parameters=parameters).eval(self.config)
-        )
+        self._page_size = int(InterpolatedString.create(str(self.page_size), parameters=parameters).eval(self.config))
 
     @property
     def initial_token(self) -> Optional[Any]:
@@ -263,13 +261,19 @@ class PageGuard(RecordExtractor):
     @staticmethod
     def _kept_changing(path: str, company: str, response: requests.Response) -> AirbyteTracedException:
         query = parse_qs(urlsplit(response.request.url or "").query)
-        dates = f" from {query['from_date'][0]} to {query['to_date'][0]}" if "from_date" in query and "to_date" in query else ""
+        dates = (
+            f" from {query['from_date'][0]} to {query['to_date'][0]}"
+            if "from_date" in query and "to_date" in query
+            else ""
+        )
         message = (
             f"TIMIFY's {path} list{f' of company {company}' if company else ''}{dates} kept changing "
             f"while it was read ({MAX_LIST_READS} times), so the sync stopped rather than risk skipping "
             "a record; run it again (the other companies' state has moved on)."
         )
-        return AirbyteTracedException(message=message, internal_message=message, failure_type=FailureType.transient_error)
+        return AirbyteTracedException(
+            message=message, internal_message=message, failure_type=FailureType.transient_error
+        )
 
 
 @dataclass
@@ -299,9 +303,11 @@ class ConfiguredCompanies(PageGuard):
                 self._listed[key] = set()  # a new read, or the list read again from page 1
             listed = self._listed.setdefault(key, set())
             listed.update(company.get("id") for company in listed_here if isinstance(company, dict))
-            missing = [] if response in LIST_CHANGED or not _is_last_page(response, body, listed_here) else [
-                company_id for company_id in wanted if company_id not in listed
-            ]
+            missing = (
+                []
+                if response in LIST_CHANGED or not _is_last_page(response, body, listed_here)
+                else [company_id for company_id in wanted if company_id not in listed]
+            )
             if _is_last_page(response, body, listed_here):
                 self._listed.pop(key, None)
         if missing:

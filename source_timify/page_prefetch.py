@@ -73,8 +73,15 @@ class PrefetchingRequester(HttpRequester):
         request_params: Optional[Mapping[str, Any]] = None,
         **kwargs: Any,
     ) -> Optional[requests.Response]:
-        args = dict(stream_state=stream_state, stream_slice=stream_slice, next_page_token=next_page_token, path=path,
-                    request_headers=request_headers, request_params=request_params, **kwargs)
+        args = dict(
+            stream_state=stream_state,
+            stream_slice=stream_slice,
+            next_page_token=next_page_token,
+            path=path,
+            request_headers=request_headers,
+            request_params=request_params,
+            **kwargs,
+        )
         if not self._prefetch_pages or not request_params or PAGE not in request_params:
             return self._send(args)
         session = self._session()
@@ -92,8 +99,14 @@ class PrefetchingRequester(HttpRequester):
         with self._session().slots.hold():
             return super().send_request(**args)
 
-    def _read_ahead(self, prefetch: Prefetch, key: ListKey, page: int, response: Optional[requests.Response],
-                    args: Mapping[str, Any]) -> None:
+    def _read_ahead(
+        self,
+        prefetch: Prefetch,
+        key: ListKey,
+        page: int,
+        response: Optional[requests.Response],
+        args: Mapping[str, Any],
+    ) -> None:
         total = _total_pages(response)
         if total is None or page >= total or response is None or response.status_code != 200:
             return
@@ -113,4 +126,7 @@ class PrefetchingRequester(HttpRequester):
     def _list_key(stream_slice: Any, request_params: Mapping[str, Any], path: Optional[str]) -> ListKey:
         partition = getattr(stream_slice, "partition", None) or {}
         params = {k: v for k, v in request_params.items() if k != PAGE}
-        return (json.dumps(dict(partition), sort_keys=True, default=str), json.dumps(params, sort_keys=True, default=str) + (path or ""))
+        return (
+            json.dumps(dict(partition), sort_keys=True, default=str),
+            json.dumps(params, sort_keys=True, default=str) + (path or ""),
+        )

@@ -4,6 +4,7 @@ import ctypes
 import sys
 from typing import Any, List, Mapping
 
+import orjson
 from airbyte_cdk.entrypoint import PRINT_BUFFER, AirbyteEntrypoint
 from airbyte_cdk.models import (
     AirbyteMessageSerializer,
@@ -11,7 +12,6 @@ from airbyte_cdk.models import (
     FailureType,
 )
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
-import orjson
 
 from source_timify import cdk_workarounds
 from source_timify.config_validation import config_problem, read_config_file

@@ -132,7 +132,9 @@ class ScopeProbe:
         params = {"page": 1, "limit": 1}
         # Strings stay strings (an enterprise id like 5e00...01 would otherwise be read as a number).
         params.update(
-            InterpolatedMapping(probe.get("request_parameters") or {}, parameters={}).eval(self._config, valid_value_types=(str,))
+            InterpolatedMapping(probe.get("request_parameters") or {}, parameters={}).eval(
+                self._config, valid_value_types=(str,)
+            )
         )
         params = {name: value for name, value in params.items() if value not in (None, "")}
         headers = {"accept": "application/json"}
@@ -191,8 +193,14 @@ def readable_streams(
             unknown.setdefault(scope, []).append(name)
     readable = [name for name in names if not any(name in streams for streams in blocked.values())]
     for scope, streams in blocked.items():
-        effect = f"discover leaves out {_names(streams)}" if command == "discover" else f"{_names(streams)} cannot be synced"
-        reason = " (every company-scoped stream starts from the company list)" if scope == COMPANIES and len(streams) > 1 else ""
+        effect = (
+            f"discover leaves out {_names(streams)}" if command == "discover" else f"{_names(streams)} cannot be synced"
+        )
+        reason = (
+            " (every company-scoped stream starts from the company list)"
+            if scope == COMPANIES and len(streams) > 1
+            else ""
+        )
         logger.warning(
             f"This TIMIFY app lacks the {scope} scope ({answers[scope].detail}), so {effect}{reason}. "
             f"Grant the app the {scope} scope in {SCOPES_PAGE} to sync them."

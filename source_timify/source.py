@@ -5,8 +5,15 @@ import logging
 from pathlib import Path
 from typing import Any, Iterator, List, Mapping, Optional
 
-from airbyte_cdk.models import AirbyteCatalog, AirbyteConnectionStatus, AirbyteMessage, FailureType, Status, Type
-from airbyte_cdk.models import ConfiguredAirbyteCatalog
+from airbyte_cdk.models import (
+    AirbyteCatalog,
+    AirbyteConnectionStatus,
+    AirbyteMessage,
+    ConfiguredAirbyteCatalog,
+    FailureType,
+    Status,
+    Type,
+)
 from airbyte_cdk.sources.declarative.parsers.model_to_component_factory import ModelToComponentFactory
 from airbyte_cdk.sources.declarative.partition_routers.partition_router import PartitionRouter
 from airbyte_cdk.sources.declarative.requesters.http_requester import HttpRequester
@@ -72,9 +79,7 @@ class SourceTimify(YamlDeclarativeSource):
     ) -> None:
         # CDK 7 reads config, catalog and state here, not in read(): a source built without
         # them silently restarts every incremental stream from scratch.
-        super().__init__(
-            path_to_yaml=str(MANIFEST_PATH), catalog=catalog, config=config, state=state
-        )
+        super().__init__(path_to_yaml=str(MANIFEST_PATH), catalog=catalog, config=config, state=state)
         # What the CDK offers no setting for (cdk_workarounds.py, each guarded): this source's
         # session (its token, refusals, TIMIFY's clock and outage clock: session.py) carried by the
         # config every component is built with, the factory that builds the per-company cursor
@@ -137,7 +142,9 @@ class SourceTimify(YamlDeclarativeSource):
         self._session.start_sync()
         # The scopes first: building the catalog then reads the customers' field definitions.
         names = [stream.name for stream in self.streams(config)]
-        readable = set(readable_streams(ConfigWithSession(config, self._session), self.resolved_manifest, names, "discover"))
+        readable = set(
+            readable_streams(ConfigWithSession(config, self._session), self.resolved_manifest, names, "discover")
+        )
         catalog = super().discover(logger, config)
         catalog.streams = [stream for stream in catalog.streams if stream.name in readable]
         return catalog

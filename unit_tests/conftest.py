@@ -76,7 +76,9 @@ def records_of(output: EntrypointOutput, stream: str) -> List[dict]:
 
 
 def final_state(output: EntrypointOutput, stream: str) -> dict:
-    states = [m.state.stream.stream_state for m in output.state_messages if m.state.stream.stream_descriptor.name == stream]
+    states = [
+        m.state.stream.stream_state for m in output.state_messages if m.state.stream.stream_descriptor.name == stream
+    ]
     return states[-1].__dict__ if states else {}
 
 

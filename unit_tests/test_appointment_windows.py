@@ -5,7 +5,8 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 import requests_mock
 
-from source_timify.date_ranges import company_date_range, windows as cut_windows
+from source_timify.date_ranges import company_date_range
+from source_timify.date_ranges import windows as cut_windows
 from unit_tests.conftest import COMPANY_A, COMPANY_B, ENTERPRISE, make_config, records_of, run_read
 from unit_tests.timify_responses import (
     appointment,
@@ -74,7 +75,13 @@ def test_window_days_zero_is_one_partition_for_the_whole_range():
 def _serve(mocker, config, company_a=(), company_b=()):
     """TIMIFY as it answers a sync with `config`: the companies, and their appointments by window."""
     register_login(mocker)
-    register_list(mocker, "/v1/companies", [company(COMPANY_A), company(COMPANY_B)], config["page_size"], f"enterprise_id={ENTERPRISE}")
+    register_list(
+        mocker,
+        "/v1/companies",
+        [company(COMPANY_A), company(COMPANY_B)],
+        config["page_size"],
+        f"enterprise_id={ENTERPRISE}",
+    )
     windows = appointment_windows(config)
     register_appointments(mocker, COMPANY_A, list(company_a), windows, config["page_size"])
     register_appointments(mocker, COMPANY_B, list(company_b), windows, config["page_size"])
@@ -113,7 +120,12 @@ def test_start_date_with_a_time_skips_that_days_earlier_appointments():
 def test_records_carry_their_company_id():
     config = make_config()
     with requests_mock.Mocker() as mocker:
-        _serve(mocker, config, [appointment(COMPANY_A, 1, "2026-03-01T08:00:00Z")], [appointment(COMPANY_B, 2, "2026-03-02T08:00:00Z")])
+        _serve(
+            mocker,
+            config,
+            [appointment(COMPANY_A, 1, "2026-03-01T08:00:00Z")],
+            [appointment(COMPANY_B, 2, "2026-03-02T08:00:00Z")],
+        )
         output = run_read(config, ["appointments"])
     assert sorted((r["company_id"], r["id"][:12]) for r in records_of(output, "appointments")) == [
         (COMPANY_A, COMPANY_A[:12]),

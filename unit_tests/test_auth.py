@@ -11,7 +11,14 @@ from airbyte_cdk.models import FailureType
 from source_timify.auth import TimifyAuthenticator
 from source_timify.session import TimifySession
 from unit_tests.conftest import (
-    APP_SECRET, COMPANY_A, ENTERPRISE, days_from_today, make_config, records_of, run_read, with_session,
+    APP_SECRET,
+    COMPANY_A,
+    ENTERPRISE,
+    days_from_today,
+    make_config,
+    records_of,
+    run_read,
+    with_session,
 )
 from unit_tests.timify_responses import (
     BASE,
@@ -23,7 +30,16 @@ from unit_tests.timify_responses import (
     requests_to,
 )
 
-ALL_STREAMS = ["companies", "appointments", "customers", "customer_fields", "services", "resources", "timeshifts", "enterprise_customers"]
+ALL_STREAMS = [
+    "companies",
+    "appointments",
+    "customers",
+    "customer_fields",
+    "services",
+    "resources",
+    "timeshifts",
+    "enterprise_customers",
+]
 TODAY = days_from_today(0)
 
 
@@ -67,7 +83,14 @@ def _serve_everything(mocker, tokens, appointments_today=()):
     dated = lambda request: request.qs.get("from_date", [""])[0] <= TODAY <= request.qs.get("to_date", [""])[0]
     mocker.get(f"{BASE}/v1/appointments", json=guarded(page(list(appointments_today))), additional_matcher=dated)
     mocker.get(f"{BASE}/v1/appointments", json=guarded(page([])), additional_matcher=lambda request: not dated(request))
-    for path in ("/v1/customers", "/v1/customers/customfields", "/v1/services", "/v1/resources", "/v1/timeshifts", "/v1/enterprise-customers"):
+    for path in (
+        "/v1/customers",
+        "/v1/customers/customfields",
+        "/v1/services",
+        "/v1/resources",
+        "/v1/timeshifts",
+        "/v1/enterprise-customers",
+    ):
         mocker.get(f"{BASE}{path}", json=guarded(page([])))
 
 
@@ -150,11 +173,16 @@ def test_expired_token_mid_sync_relogs_once_and_retries_the_request():
             if len(calls) == 3:
                 tokens.live.clear()
 
-        mocker.get(f"{BASE}/v1/companies", json=tokens.guarded(page([company(COMPANY_A)]), forget_every_token_at_the_3rd_call))
+        mocker.get(
+            f"{BASE}/v1/companies", json=tokens.guarded(page([company(COMPANY_A)]), forget_every_token_at_the_3rd_call)
+        )
         served = [appointment(COMPANY_A, n, f"{TODAY}T1{n}:00:00Z") for n in range(6)]
         for n in range(1, 4):
             body = page(served[(n - 1) * 2 : n * 2], n, 2, total=6)
-            mocker.get(f"{BASE}/v1/appointments?page={n}&limit=2", json=tokens.guarded(body, forget_every_token_at_the_3rd_call))
+            mocker.get(
+                f"{BASE}/v1/appointments?page={n}&limit=2",
+                json=tokens.guarded(body, forget_every_token_at_the_3rd_call),
+            )
         output = run_read(make_config(enterprise_id=None, start_date=TODAY, lookahead_days=0), ["appointments"])
     assert not output.errors
     assert len(records_of(output, "appointments")) == 6
@@ -229,6 +257,7 @@ def test_a_host_that_refuses_connections_fails_the_login_after_three_tries_a_sec
 def test_a_host_that_never_answers_connect_is_given_three_seconds_per_try(no_backoff_sleep):
     timeouts = []
     with requests_mock.Mocker() as mocker:
+
         def refuse(request, context):
             timeouts.append(request.timeout)
             raise requests.exceptions.ConnectTimeout("connect timed out")

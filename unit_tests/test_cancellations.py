@@ -7,7 +7,16 @@ import pytest
 import requests_mock
 
 from source_timify.cancellations import DELETED_AT, LOOKUP_ATTEMPTS, decode_ids, encode_ids
-from unit_tests.conftest import COMPANY_A, COMPANY_B, ENTERPRISE, days_from_today, final_state, make_config, records_of, run_read
+from unit_tests.conftest import (
+    COMPANY_A,
+    COMPANY_B,
+    ENTERPRISE,
+    days_from_today,
+    final_state,
+    make_config,
+    records_of,
+    run_read,
+)
 from unit_tests.timify_responses import (
     appointment,
     appointment_windows,
@@ -59,7 +68,9 @@ def test_the_state_for_upcoming_appointments_is_a_few_bytes_each(count, bound_by
 def api():
     with requests_mock.Mocker(case_sensitive=True) as mocker:
         register_login(mocker)
-        register_list(mocker, "/v1/companies", [company(COMPANY_A), company(COMPANY_B)], LIMIT, f"enterprise_id={ENTERPRISE}")
+        register_list(
+            mocker, "/v1/companies", [company(COMPANY_A), company(COMPANY_B)], LIMIT, f"enterprise_id={ENTERPRISE}"
+        )
         yield mocker
 
 
@@ -94,7 +105,9 @@ def test_a_cancelled_upcoming_appointment_gets_one_deletion_record(api):
     register_lookup(api, COMPANY_A, found=[], ids=[cancelled["id"]])  # TIMIFY no longer has it
     first, second = two_syncs(api, before, before[1:])
     # (in-process reads drop null fields; the CLI keeps them: run.py)
-    assert records_of(first, "appointments") and all(r.get(DELETED_AT) is None for r in records_of(first, "appointments"))
+    assert records_of(first, "appointments") and all(
+        r.get(DELETED_AT) is None for r in records_of(first, "appointments")
+    )
     deleted = deletions(second)
     assert [(r["company_id"], r["id"]) for r in deleted] == [(COMPANY_A, cancelled["id"])]
     assert deleted[0]["updatedAt"] == deleted[0][DELETED_AT] and deleted[0][DELETED_AT].endswith("Z")
@@ -137,10 +150,21 @@ def test_a_company_not_read_completely_reports_nothing_and_asks_again_next_time(
     # One window of company A fails (the first one): A is not read completely.
     first_window = appointment_windows(make_config())[0]
     assert first_window[0] == "2026-01-01"
-    forbidden = register_page(api, "/v1/appointments", 1, LIMIT, [{"status_code": 403, "json": error("FORBIDDEN", "no")}],
-                              window_query(*first_window), COMPANY_A)
-    failed = run_read(make_config(), ["appointments"], state={"appointments": final_state(first, "appointments")},
-                      expecting_exception=True)
+    forbidden = register_page(
+        api,
+        "/v1/appointments",
+        1,
+        LIMIT,
+        [{"status_code": 403, "json": error("FORBIDDEN", "no")}],
+        window_query(*first_window),
+        COMPANY_A,
+    )
+    failed = run_read(
+        make_config(),
+        ["appointments"],
+        state={"appointments": final_state(first, "appointments")},
+        expecting_exception=True,
+    )
     assert forbidden.called
     assert failed.errors and not deletions(failed)
     serve(api, before[1:], company_b)  # the window answers again
@@ -161,7 +185,9 @@ def test_a_lookup_timify_cannot_answer_reports_nothing_and_asks_again_next_time(
 
 
 def test_customers_carry_no_cancellation_tracking(api):
-    register_list(api, "/v1/customers", [customer(COMPANY_A, 1, updated="2026-01-01T00:00:00Z")], LIMIT, company_id=COMPANY_A)
+    register_list(
+        api, "/v1/customers", [customer(COMPANY_A, 1, updated="2026-01-01T00:00:00Z")], LIMIT, company_id=COMPANY_A
+    )
     register_list(api, "/v1/customers", [], LIMIT, company_id=COMPANY_B)
     register_customer_fields(api)
     output = run_read(make_config(), ["customers"])

@@ -12,11 +12,11 @@ import requests
 import requests_mock
 from airbyte_cdk.entrypoint import AirbyteEntrypoint
 from airbyte_cdk.models import Status, SyncMode
+from airbyte_cdk.sources.declarative.parsers.model_to_component_factory import ModelToComponentFactory
+from airbyte_cdk.sources.declarative.requesters.http_requester import HttpRequester
 from airbyte_cdk.test.catalog_builder import CatalogBuilder
 from airbyte_cdk.test.entrypoint_wrapper import read
 from airbyte_cdk.test.state_builder import StateBuilder
-from airbyte_cdk.sources.declarative.parsers.model_to_component_factory import ModelToComponentFactory
-from airbyte_cdk.sources.declarative.requesters.http_requester import HttpRequester
 
 from source_timify import SourceTimify, cdk_workarounds
 from source_timify.cdk_workarounds import CdkChanged
@@ -95,10 +95,19 @@ def test_keep_null_fields_makes_the_cdk_entry_point_print_records_with_their_nul
     monkeypatch.setattr(AirbyteEntrypoint, "airbyte_message_to_string", AirbyteEntrypoint.airbyte_message_to_string)
     config_path, catalog_path = tmp_path / "config.json", tmp_path / "catalog.json"
     config_path.write_text(json.dumps(CONFIG))
-    catalog_path.write_text(json.dumps({"streams": [{
-        "stream": {"name": "companies", "json_schema": {}, "supported_sync_modes": ["full_refresh"]},
-        "sync_mode": "full_refresh", "destination_sync_mode": "overwrite",
-    }]}))
+    catalog_path.write_text(
+        json.dumps(
+            {
+                "streams": [
+                    {
+                        "stream": {"name": "companies", "json_schema": {}, "supported_sync_modes": ["full_refresh"]},
+                        "sync_mode": "full_refresh",
+                        "destination_sync_mode": "overwrite",
+                    }
+                ]
+            }
+        )
+    )
     args = ["read", "--config", str(config_path), "--catalog", str(catalog_path)]
     cdk_workarounds.keep_null_fields()
     with requests_mock.Mocker() as mocker:
@@ -125,11 +134,15 @@ def test_quiet_memory_monitor_mutes_only_the_thresholds_announcement(caplog):
 
 def test_parse_json_once_has_every_page_of_a_real_read_parsed_once(monkeypatch):
     parses = []
-    counting = types.SimpleNamespace(loads=lambda content: parses.append(1) or orjson.loads(content), JSONDecodeError=orjson.JSONDecodeError)
+    counting = types.SimpleNamespace(
+        loads=lambda content: parses.append(1) or orjson.loads(content), JSONDecodeError=orjson.JSONDecodeError
+    )
     monkeypatch.setattr(cdk_workarounds, "orjson", counting)
     stdlib_parses = []
     real_json = requests.Response.json
-    monkeypatch.setattr(requests.Response, "json", lambda self, **kw: stdlib_parses.append(self.request.method) or real_json(self, **kw))
+    monkeypatch.setattr(
+        requests.Response, "json", lambda self, **kw: stdlib_parses.append(self.request.method) or real_json(self, **kw)
+    )
     today = days_from_today(0)
     config = {**CONFIG, "start_date": today}  # lookahead_days 0: one window, today
     appointments = [appointment(COMPANY, n, f"{today}T10:00:00Z") for n in range(5)]  # 3 pages of 2
@@ -178,9 +191,16 @@ def test_our_error_handler_treats_statuses_no_filter_names_as_the_cdks_own_handl
         return handler.interpret_response(response)
 
     cdk = next(  # what the factory builds for a DefaultErrorHandler with no filters of its own
-        c for c in [SourceTimify(config=CONFIG)._constructor.create_component(
-            __import__("airbyte_cdk.sources.declarative.models", fromlist=["DefaultErrorHandler"]).DefaultErrorHandler,
-            {"type": "DefaultErrorHandler"}, CONFIG)]
+        c
+        for c in [
+            SourceTimify(config=CONFIG)._constructor.create_component(
+                __import__(
+                    "airbyte_cdk.sources.declarative.models", fromlist=["DefaultErrorHandler"]
+                ).DefaultErrorHandler,
+                {"type": "DefaultErrorHandler"},
+                CONFIG,
+            )
+        ]
     )
     assert isinstance(cdk, DefaultErrorHandler)
     ours = OutageCutoff(config=with_session(CONFIG), parameters={})
@@ -230,7 +250,8 @@ def test_extend_requester_makes_every_requester_the_factory_builds_a_prefetching
     source = SourceTimify(config=CONFIG)
     source.streams(CONFIG)
     requesters = [
-        o for o in gc.get_objects()
+        o
+        for o in gc.get_objects()
         if isinstance(o, HttpRequester) and getattr(o.config, "timify_session", None) is source._session
     ]
     assert all(type(requester) is PrefetchingRequester for requester in requesters if requester.name != "companies")

@@ -7,11 +7,11 @@ from airbyte_cdk.sources.connector_state_manager import ConnectorStateManager
 from airbyte_cdk.sources.message import InMemoryMessageRepository
 from airbyte_cdk.sources.types import StreamSlice
 
-from source_timify.timify import iso_seconds
+from source_timify.cancellations import DELETED_AT, decode_ids, encode_ids
 from source_timify.incremental import CompanyCursor, LegacyGlobalCursorMigration
 from source_timify.session import TimifySession
-from source_timify.cancellations import DELETED_AT, decode_ids, encode_ids
 from source_timify.slices import seen_of
+from source_timify.timify import iso_seconds
 from unit_tests.conftest import days_from_today, make_config
 from unit_tests.timify_responses import lookups, register_login, register_lookup
 
@@ -67,7 +67,11 @@ def logged_in_at(epoch: float) -> None:
 
 def test_a_company_moves_on_only_when_all_its_partitions_are_closed_in_any_order():
     logged_in_at(1_780_000_000)  # 2026-05-28T20:26:40Z
-    slices = [window(A, "2026-01-01", "2026-01-31"), window(A, "2026-02-01", "2026-03-31"), window(B, "2026-01-01", "2026-03-31")]
+    slices = [
+        window(A, "2026-01-01", "2026-01-31"),
+        window(A, "2026-02-01", "2026-03-31"),
+        window(B, "2026-01-01", "2026-03-31"),
+    ]
     subject = cursor(slices)
     generated = list(subject.stream_slices())
     subject.close_partition(Partition(generated[1]))
@@ -75,7 +79,11 @@ def test_a_company_moves_on_only_when_all_its_partitions_are_closed_in_any_order
     subject.close_partition(Partition(generated[2]))
     assert set(subject.state["companies"]) == {B}
     subject.close_partition(Partition(generated[0]))
-    assert subject.state["companies"][A] == {"updatedAt": "2026-05-28T20:26:40Z", "from_date": "2026-01-01", "to_date": "2026-03-31"}
+    assert subject.state["companies"][A] == {
+        "updatedAt": "2026-05-28T20:26:40Z",
+        "from_date": "2026-01-01",
+        "to_date": "2026-03-31",
+    }
 
 
 def test_a_company_whose_partitions_closed_before_generation_ended_moves_on_when_it_ends():
@@ -91,7 +99,9 @@ def test_a_company_whose_partitions_closed_before_generation_ended_moves_on_when
 
 def test_a_partition_that_never_closes_keeps_the_previous_entry():
     logged_in_at(1_780_000_000)
-    previous = {"companies": {A: {"updatedAt": "2026-01-01T00:00:00Z", "from_date": "2026-01-01", "to_date": "2026-02-28"}}}
+    previous = {
+        "companies": {A: {"updatedAt": "2026-01-01T00:00:00Z", "from_date": "2026-01-01", "to_date": "2026-02-28"}}
+    }
     subject = cursor([window(A, "2026-01-01", "2026-01-31"), window(A, "2026-02-01", "2026-03-31")], state=previous)
     generated = list(subject.stream_slices())
     subject.close_partition(Partition(generated[0]))  # the second one failed
@@ -99,7 +109,9 @@ def test_a_partition_that_never_closes_keeps_the_previous_entry():
 
 
 def test_slices_carry_the_cursor_minus_the_lookback_and_the_previous_range_where_it_matters():
-    previous = {"companies": {A: {"updatedAt": "2026-05-01T12:00:00Z", "from_date": "2026-02-01", "to_date": "2026-02-28"}}}
+    previous = {
+        "companies": {A: {"updatedAt": "2026-05-01T12:00:00Z", "from_date": "2026-02-01", "to_date": "2026-02-28"}}
+    }
     subject = cursor(
         [
             window(A, "2026-02-01", "2026-02-28"),  # inside the previous range
@@ -170,8 +182,15 @@ def test_a_tracking_cursor_watches_the_windows_that_reach_the_upcoming_appointme
 
 def test_a_tracking_cursor_emits_the_deletions_of_its_company_before_its_state():
     logged_in_at(1_780_000_000)
-    previous = {"companies": {A: {"updatedAt": "2026-01-01T00:00:00Z", "upcoming_from": days_from_today(-40),
-                                  "upcoming_ids": encode_ids([KEPT, CANCELLED])}}}
+    previous = {
+        "companies": {
+            A: {
+                "updatedAt": "2026-01-01T00:00:00Z",
+                "upcoming_from": days_from_today(-40),
+                "upcoming_ids": encode_ids([KEPT, CANCELLED]),
+            }
+        }
+    }
     repository = InMemoryMessageRepository()
     subject = tracking_cursor([dated_window(A, -90, -32), dated_window(A, -31, 30)], previous, repository)
     with requests_mock.Mocker() as api:

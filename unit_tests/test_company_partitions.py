@@ -8,7 +8,16 @@ import requests_mock
 
 from source_timify.session import TimifySession
 from unit_tests.conftest import COMPANY_A, COMPANY_B, ENTERPRISE, make_config, records_of, run_read
-from unit_tests.timify_responses import BASE, company, customer, page, pages, register_customer_fields, register_login, requests_to
+from unit_tests.timify_responses import (
+    BASE,
+    company,
+    customer,
+    page,
+    pages,
+    register_customer_fields,
+    register_login,
+    requests_to,
+)
 
 COMPANY_SCOPED = ["appointments", "customers", "customer_fields", "services", "resources", "timeshifts"]
 LIMIT = 2
@@ -81,9 +90,15 @@ def test_a_later_read_in_the_same_process_lists_the_companies_afresh(mocker):
     config = make_config(enterprise_id=ENTERPRISE, page_size=LIMIT)
     mocker.get(
         f"{BASE}/v1/companies",
-        [{"json": page([company(COMPANY_A)], 1, LIMIT)}, {"json": page([company(COMPANY_A), company(COMPANY_B)], 1, LIMIT)}],
+        [
+            {"json": page([company(COMPANY_A)], 1, LIMIT)},
+            {"json": page([company(COMPANY_A), company(COMPANY_B)], 1, LIMIT)},
+        ],
     )
-    mocker.get(f"{BASE}/v1/customers", json=lambda request, context: page([customer(request.headers["company-id"], 1)], 1, LIMIT))
+    mocker.get(
+        f"{BASE}/v1/customers",
+        json=lambda request, context: page([customer(request.headers["company-id"], 1)], 1, LIMIT),
+    )
     register_customer_fields(mocker, [])
     first, second = run_read(config, ["customers"]), run_read(config, ["customers"])
     assert {r["company_id"] for r in records_of(first, "customers")} == {COMPANY_A}

@@ -7,7 +7,6 @@ import requests_mock
 from airbyte_cdk.models import FailureType, Status
 
 from source_timify import SourceTimify
-
 from unit_tests.conftest import make_config, records_of, run_read
 from unit_tests.timify_responses import company, object_id, register_list, register_login, requests_to
 

@@ -47,7 +47,13 @@ def values(*pairs):
 def api():
     with requests_mock.Mocker() as mocker:
         register_login(mocker)
-        register_list(mocker, "/v1/companies", [company(COMPANY_A), company(COMPANY_B)], LIMIT, query=f"enterprise_id={ENTERPRISE}")
+        register_list(
+            mocker,
+            "/v1/companies",
+            [company(COMPANY_A), company(COMPANY_B)],
+            LIMIT,
+            query=f"enterprise_id={ENTERPRISE}",
+        )
         yield mocker
 
 
@@ -76,12 +82,18 @@ def test_discover_offers_the_union_of_the_companies_columns_typed_from_their_def
 
 
 def test_each_record_gets_its_company_columns_parsed_and_keeps_the_raw_array(api):
-    raw_a = values((SHOE_A, 42), (PLAN_A, "premium"), (PHONE_A, '{"number":"1511234567","country":"DE","prefix":"+49"}'))
+    raw_a = values(
+        (SHOE_A, 42), (PLAN_A, "premium"), (PHONE_A, '{"number":"1511234567","country":"DE","prefix":"+49"}')
+    )
     raw_b = values((SHOE_B, "44 1/2"), (VIP_B, True))
     serve(api, [customer(COMPANY_A, 1, fields=raw_a)], [customer(COMPANY_B, 2, fields=raw_b)])
     output = run_read(make_config(), ["customers"])
     a, b = sorted(records_of(output, "customers"), key=lambda r: r["company_id"])
-    assert (a["shoeSize"], a["plan"], a["mobilePhone"]) == ("42", "premium", {"number": "1511234567", "country": "DE", "prefix": "+49"})
+    assert (a["shoeSize"], a["plan"], a["mobilePhone"]) == (
+        "42",
+        "premium",
+        {"number": "1511234567", "country": "DE", "prefix": "+49"},
+    )
     assert a["fields"] == raw_a and "vip" not in a
     assert (b["shoeSize"], b["vip"]) == ("44 1/2", True) and b["fields"] == raw_b
 
@@ -104,13 +116,22 @@ def test_definitions_are_read_once_per_company_per_sync_however_many_customers(a
 
 def test_a_value_that_does_not_fit_is_null_in_its_column_and_counted_in_one_log_line(api, caplog):
     shoe_numbers = [field_definition(SHOE_A, "NUMBER", label="Shoe size")]
-    customers = [customer(COMPANY_A, n, fields=values((SHOE_A, value))) for n, value in enumerate(["n/a", 40, "?", "", "39.5"], 1)]
+    customers = [
+        customer(COMPANY_A, n, fields=values((SHOE_A, value)))
+        for n, value in enumerate(["n/a", 40, "?", "", "39.5"], 1)
+    ]
     serve(api, customers, definitions_a=shoe_numbers, definitions_b=[])
     with caplog.at_level(logging.INFO, logger="airbyte"):
         output = run_read(make_config(company_ids=[COMPANY_A]), ["customers"])
     assert not output.errors
     # (the in-process test entry point drops null values from records: .get)
-    assert [r.get("shoeSize") for r in sorted(records_of(output, "customers"), key=lambda r: r["id"])] == [None, 40, None, None, 39.5]
+    assert [r.get("shoeSize") for r in sorted(records_of(output, "customers"), key=lambda r: r["id"])] == [
+        None,
+        40,
+        None,
+        None,
+        39.5,
+    ]
     assert all(r["fields"][0]["value"] is not None for r in records_of(output, "customers"))  # raw kept
     lines = [r.getMessage() for r in caplog.records if "did not fit" in r.getMessage()]
     assert lines == [lines[0]] and "2 custom-field value(s)" in lines[0] and "customers.shoeSize: 2" in lines[0]
@@ -129,7 +150,11 @@ def test_a_second_sync_reads_the_definitions_again_and_a_renamed_label_renames_t
 
 def test_discover_without_readable_definitions_offers_the_file_schema_and_says_why(api, caplog):
     serve(api, [])
-    api.get(f"https://api.timify.com{FIELDS_PATH}", status_code=400, json=error("BAD_REQUEST", "customfields are switched off"))
+    api.get(
+        f"https://api.timify.com{FIELDS_PATH}",
+        status_code=400,
+        json=error("BAD_REQUEST", "customfields are switched off"),
+    )
     with caplog.at_level(logging.INFO, logger="airbyte"):
         properties = discovered_properties(make_config())
     assert "shoeSize" not in properties and "fields" in properties
@@ -139,7 +164,11 @@ def test_discover_without_readable_definitions_offers_the_file_schema_and_says_w
 
 def test_a_read_fails_loudly_when_the_definitions_cannot_be_read(api):
     serve(api, [customer(COMPANY_A, 1, fields=values((PLAN_A, "basic")))])
-    api.get(f"https://api.timify.com{FIELDS_PATH}", status_code=400, json=error("BAD_REQUEST", "customfields are switched off"))
+    api.get(
+        f"https://api.timify.com{FIELDS_PATH}",
+        status_code=400,
+        json=error("BAD_REQUEST", "customfields are switched off"),
+    )
     output = run_read(make_config(), ["customers"], expecting_exception=True)
     assert not records_of(output, "customers")  # never a record with its columns silently missing
     errors = [m.trace.error for m in output.errors]

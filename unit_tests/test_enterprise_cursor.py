@@ -5,7 +5,14 @@ import pytest
 import requests_mock
 
 from unit_tests.conftest import final_state, make_config, records_of, run_read
-from unit_tests.timify_responses import BASE, error, register_customer_fields, register_list, register_login, requests_to
+from unit_tests.timify_responses import (
+    BASE,
+    error,
+    register_customer_fields,
+    register_list,
+    register_login,
+    requests_to,
+)
 
 STREAM = "enterprise_customers"
 LOGIN_DATE = "Tue, 01 Dec 2026 08:00:00 GMT"  # TIMIFY's clock at the sync's login
@@ -42,8 +49,11 @@ def test_a_first_sync_reads_every_customer_without_updated_since_and_saves_the_s
 
 
 def test_the_next_sync_sends_the_date_of_the_cursor_minus_the_lookback_and_filters_on_our_side(api):
-    serve(api, [customer(1, "2026-11-30T23:59:00Z"), customer(2, "2026-11-30T23:56:00Z"), customer(3, "2026-12-01T10:00:00Z")],
-          server_date="Wed, 02 Dec 2026 09:00:00 GMT")
+    serve(
+        api,
+        [customer(1, "2026-11-30T23:59:00Z"), customer(2, "2026-11-30T23:56:00Z"), customer(3, "2026-12-01T10:00:00Z")],
+        server_date="Wed, 02 Dec 2026 09:00:00 GMT",
+    )
     output = run_read(make_config(), [STREAM], state={STREAM: {"updatedAt": "2026-12-01T00:01:00Z"}})
     # cursor 00:01 minus 5 minutes is 2026-11-30T23:56: that day is asked for
     assert {r.qs["updated_since"][0] for r in requests(api)} == {"2026-11-30"}
@@ -52,7 +62,10 @@ def test_the_next_sync_sends_the_date_of_the_cursor_minus_the_lookback_and_filte
 
 
 def test_records_older_than_the_lookback_are_not_emitted_when_the_server_ignores_updated_since(api):
-    serve(api, [customer(1, "2025-01-01T00:00:00Z"), customer(2, "2026-11-30T23:55:59Z"), customer(3, "2026-11-30T23:56:00Z")])
+    serve(
+        api,
+        [customer(1, "2025-01-01T00:00:00Z"), customer(2, "2026-11-30T23:55:59Z"), customer(3, "2026-11-30T23:56:00Z")],
+    )
     output = run_read(make_config(), [STREAM], state={STREAM: {"updatedAt": "2026-12-01T00:01:00Z"}})
     assert [r["id"] for r in records_of(output, STREAM)] == [f"{3:024x}"]
 
@@ -60,12 +73,16 @@ def test_records_older_than_the_lookback_are_not_emitted_when_the_server_ignores
 def test_a_failed_sync_keeps_the_old_cursor(api):
     register_login(api)
     api.get(f"{BASE}/v1/enterprise-customers", status_code=400, json=error("BAD_REQUEST", "no"))
-    output = run_read(make_config(), [STREAM], state={STREAM: {"updatedAt": "2026-12-01T00:01:00Z"}}, expecting_exception=True)
+    output = run_read(
+        make_config(), [STREAM], state={STREAM: {"updatedAt": "2026-12-01T00:01:00Z"}}, expecting_exception=True
+    )
     assert final_state(output, STREAM) == {"updatedAt": "2026-12-01T00:01:00Z"}
 
 
 def test_a_state_of_another_shape_reads_in_full(api):
     serve(api, [customer(1, "2020-01-01T00:00:00Z")])
-    output = run_read(make_config(), [STREAM], state={STREAM: {"companies": {"x": {"updatedAt": "2026-12-01T00:01:00Z"}}}})
+    output = run_read(
+        make_config(), [STREAM], state={STREAM: {"companies": {"x": {"updatedAt": "2026-12-01T00:01:00Z"}}}}
+    )
     assert len(records_of(output, STREAM)) == 1
     assert all("updated_since" not in r.qs for r in requests(api))

@@ -33,7 +33,11 @@ def _response(content: bytes, status: int = 403, content_type: str = "applicatio
 @pytest.mark.parametrize(
     "content, content_type, said",
     [
-        (b'{"error": "The date window spans 400 days", "name": "BadRequestError", "errorCode": "BAD_REQUEST"}', "application/json", "The date window spans 400 days"),
+        (
+            b'{"error": "The date window spans 400 days", "name": "BadRequestError", "errorCode": "BAD_REQUEST"}',
+            "application/json",
+            "The date window spans 400 days",
+        ),
         (b'{"status": 0, "error": {"code": "FORBIDDEN", "message": "No access"}}', "application/json", "No access"),
         (b'{"status": 0, "error": {"code": "FORBIDDEN"}}', "application/json", "FORBIDDEN"),
         (b'{"message": "Too many requests"}', "application/json", "Too many requests"),
@@ -44,7 +48,18 @@ def _response(content: bytes, status: int = 403, content_type: str = "applicatio
         (b"", "application/json", ""),
         (b"<html><body>oops</body></html>", "text/html", ""),
     ],
-    ids=["flat", "nested", "nested-code-only", "message", "flat-empty-message", "html-title", "html-h1", "text", "empty", "html-bare"],
+    ids=[
+        "flat",
+        "nested",
+        "nested-code-only",
+        "message",
+        "flat-empty-message",
+        "html-title",
+        "html-h1",
+        "text",
+        "empty",
+        "html-bare",
+    ],
 )
 def test_error_text_reads_timifys_message_from_any_body(content, content_type, said):
     assert error_text(_response(content, content_type=content_type)) == said
@@ -62,7 +77,10 @@ def _read_services(mocker, status, **answer):
     [
         ({"json": flat(MESSAGE)}, MESSAGE),
         ({"json": error("FORBIDDEN", MESSAGE)}, MESSAGE),
-        ({"text": "<html><title>Forbidden by policy</title></html>", "headers": {"Content-Type": "text/html"}}, "Forbidden by policy"),
+        (
+            {"text": "<html><title>Forbidden by policy</title></html>", "headers": {"Content-Type": "text/html"}},
+            "Forbidden by policy",
+        ),
         ({"text": ""}, "HTTP 403"),
     ],
     ids=["flat", "nested", "html", "empty"],
@@ -77,7 +95,14 @@ def test_a_403_names_the_company_and_carries_timifys_message_in_either_shape(ans
     assert "Scopes" in message and "{" not in message and "object has no attribute" not in message
 
 
-@pytest.mark.parametrize("body", [flat("page must be a non-negative integer", "BAD_REQUEST", "BadRequestError"), error("BAD_REQUEST", "page must be a non-negative integer")], ids=["flat", "nested"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        flat("page must be a non-negative integer", "BAD_REQUEST", "BadRequestError"),
+        error("BAD_REQUEST", "page must be a non-negative integer"),
+    ],
+    ids=["flat", "nested"],
+)
 def test_a_400_carries_timifys_reason_in_either_shape(body):
     with requests_mock.Mocker() as mocker:
         output = _read_services(mocker, 400, json=body)
@@ -86,7 +111,11 @@ def test_a_400_carries_timifys_reason_in_either_shape(body):
 
 
 @pytest.mark.parametrize(
-    "body", [flat("The App ID or App Secret is not valid", "INVALID_CREDENTIALS", "UnauthorizedError"), error("INVALID_CREDENTIALS", "The App ID or App Secret is not valid")],
+    "body",
+    [
+        flat("The App ID or App Secret is not valid", "INVALID_CREDENTIALS", "UnauthorizedError"),
+        error("INVALID_CREDENTIALS", "The App ID or App Secret is not valid"),
+    ],
     ids=["flat", "nested"],
 )
 def test_a_refused_login_says_what_timify_said_in_either_shape(body):
@@ -95,7 +124,9 @@ def test_a_refused_login_says_what_timify_said_in_either_shape(body):
         mocker.post(f"{BASE}/v1/auth/token", status_code=401, json=body)
         status = SourceTimify(config=config).check(logging.getLogger("airbyte"), config)
     assert status.status == Status.FAILED
-    assert status.message.startswith("TIMIFY rejected the App ID or App Secret (TIMIFY said: The App ID or App Secret is not valid):")
+    assert status.message.startswith(
+        "TIMIFY rejected the App ID or App Secret (TIMIFY said: The App ID or App Secret is not valid):"
+    )
     assert "Traceback" not in status.message
 
 

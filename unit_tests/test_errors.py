@@ -57,7 +57,12 @@ def test_rate_limit_waits_for_retry_after_then_completes(no_backoff_sleep):
 
 @pytest.mark.parametrize(
     "status, body",
-    [(500, b'{"status": 0, "error": {"code": "INTERNAL"}}'), (502, b"<html>bad gateway</html>"), (503, b""), (504, b"")],
+    [
+        (500, b'{"status": 0, "error": {"code": "INTERNAL"}}'),
+        (502, b"<html>bad gateway</html>"),
+        (503, b""),
+        (504, b""),
+    ],
 )
 def test_server_errors_are_retried(status, body):
     failing = {"status_code": status, "content": body}
@@ -100,7 +105,9 @@ def test_company_ids_entry_the_app_cannot_see_is_a_config_error():
     stranger = "0123456789abcdef01234567"
     with requests_mock.Mocker() as mocker:
         register_login(mocker)
-        register_list(mocker, "/v1/companies", [company(COMPANY_A), company(COMPANY_B)], 2, f"enterprise_id={ENTERPRISE}")
+        register_list(
+            mocker, "/v1/companies", [company(COMPANY_A), company(COMPANY_B)], 2, f"enterprise_id={ENTERPRISE}"
+        )
         output = run_read(make_config(company_ids=[stranger]), ["companies"], expecting_exception=True)
     error_message = output.errors[0].trace.error
     assert error_message.failure_type == FailureType.config_error
@@ -134,6 +141,8 @@ def test_a_sustained_outage_stops_the_sync_instead_of_retrying_every_partition(m
 def test_refused_credentials_are_not_tried_again_by_every_stream():
     with requests_mock.Mocker() as mocker:
         mocker.post(f"{BASE}/v1/auth/token", status_code=401, json=error("INVALID_CREDENTIALS", "Invalid"))
-        output = run_read(make_config(), ["companies", "appointments", "customers", "services"], expecting_exception=True)
+        output = run_read(
+            make_config(), ["companies", "appointments", "customers", "services"], expecting_exception=True
+        )
     assert len(requests_to(mocker, "/v1/auth/token")) == 1
     assert all("App Secret" in e.trace.error.message for e in output.errors)

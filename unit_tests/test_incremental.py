@@ -36,7 +36,9 @@ LIMIT = 2  # make_config's page_size
 @pytest.fixture
 def api():
     with requests_mock.Mocker(case_sensitive=True) as mocker:
-        register_list(mocker, "/v1/companies", [company(COMPANY_A), company(COMPANY_B)], LIMIT, f"enterprise_id={ENTERPRISE}")
+        register_list(
+            mocker, "/v1/companies", [company(COMPANY_A), company(COMPANY_B)], LIMIT, f"enterprise_id={ENTERPRISE}"
+        )
         yield mocker
 
 
@@ -132,15 +134,23 @@ def test_records_dated_outside_the_previous_range_are_emitted_whatever_their_upd
 def test_a_previous_state_without_a_range_reads_the_company_in_full(api):
     a, b = seed()
     serve(api, a, b)
-    state = {"companies": {COMPANY_A: {"updatedAt": "2026-06-01T00:00:00Z"}, COMPANY_B: company_state("2026-06-01T00:00:00Z")}}
+    state = {
+        "companies": {
+            COMPANY_A: {"updatedAt": "2026-06-01T00:00:00Z"},
+            COMPANY_B: company_state("2026-06-01T00:00:00Z"),
+        }
+    }
     output = run_read(make_config(), ["appointments"], state={"appointments": state})
     assert ids(output) == sorted(appointment["id"] for appointment in a)
 
 
 def test_cursor_is_capped_at_timifys_clock_when_a_record_is_stamped_in_the_future(api):
     # TIMIFY's clock, behind ours, as the login's Date header says.
-    serve(api, [appointment(COMPANY_A, 1, "2026-02-01T10:00:00Z", updated="2099-01-01T00:00:00Z")],
-          server_date="Tue, 01 Dec 2026 08:00:00 GMT")
+    serve(
+        api,
+        [appointment(COMPANY_A, 1, "2026-02-01T10:00:00Z", updated="2099-01-01T00:00:00Z")],
+        server_date="Tue, 01 Dec 2026 08:00:00 GMT",
+    )
     output = run_read(make_config(), ["appointments"])
     assert len(records_of(output, "appointments")) == 1  # emitted...
     companies = final_state(output, "appointments")["companies"]
@@ -161,9 +171,15 @@ def test_lookback_reaches_five_minutes_behind_the_cursor_for_late_visible_change
 def test_a_failing_company_keeps_its_cursor_and_the_others_move_on(api):
     serve(api, *seed())
     previous = {c: company_state("2026-01-01T00:00:00Z") for c in (COMPANY_A, COMPANY_B)}
-    forbidden = api.get(f"{BASE}/v1/appointments", status_code=403, json=error("FORBIDDEN", "no access"),
-                        request_headers={"company-id": COMPANY_B})  # every window of company B
-    output = run_read(make_config(), ["appointments"], state={"appointments": {"companies": previous}}, expecting_exception=True)
+    forbidden = api.get(
+        f"{BASE}/v1/appointments",
+        status_code=403,
+        json=error("FORBIDDEN", "no access"),
+        request_headers={"company-id": COMPANY_B},
+    )  # every window of company B
+    output = run_read(
+        make_config(), ["appointments"], state={"appointments": {"companies": previous}}, expecting_exception=True
+    )
     assert forbidden.called
     assert any(COMPANY_B in (e.trace.error.message or "") for e in output.errors)
     companies = final_state(output, "appointments")["companies"]
@@ -238,4 +254,10 @@ def test_changed_since_keeps_changes_and_records_outside_the_previous_range():
 
     assert kept({}) == [r["id"] for r in records]
     assert kept(changed) == ["same-second-with-millis", "offset-form-later", "no-cursor-value"]
-    assert kept(ranged) == ["same-second-with-millis", "offset-form-later", "older-before-range", "older-after-range", "no-cursor-value"]
+    assert kept(ranged) == [
+        "same-second-with-millis",
+        "offset-form-later",
+        "older-before-range",
+        "older-after-range",
+        "no-cursor-value",
+    ]

@@ -8,10 +8,11 @@ starts importing a package that pyproject.toml does not declare.
 import ast
 import re
 import sys
-import tomllib
 from importlib.metadata import packages_distributions
 from pathlib import Path
 from typing import Dict, Set, Tuple
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -41,7 +41,7 @@ def _cycle(graph: Dict[str, Set[str]]) -> List[str]:
         stack.append(module)
         for imported in sorted(graph.get(module, ())):
             if state.get(imported) == "open":
-                return stack[stack.index(imported):] + [imported]
+                return stack[stack.index(imported) :] + [imported]
             if imported not in state:
                 cycle = visit(imported)
                 if cycle:

@@ -53,7 +53,10 @@ def test_it_keeps_exactly_what_changed_since_keeps():
 
 
 def test_a_slice_without_seen_is_only_filtered():
-    assert ids(observe_then(changed_since()).filter_records(RECORDS, {}, stream_slice=watched_slice())) == ["changed", "changed-past"]
+    assert ids(observe_then(changed_since()).filter_records(RECORDS, {}, stream_slice=watched_slice())) == [
+        "changed",
+        "changed-past",
+    ]
     assert ids(observe_then(changed_since()).filter_records(RECORDS, {}, stream_slice=None)) == ids(RECORDS)
 
 
@@ -79,4 +82,6 @@ def test_the_appointments_stream_observes_before_it_filters_and_the_other_stream
     assert appointments["class_name"] == "source_timify.records.ObserveUpcoming"
     assert appointments["keep"]["class_name"] == "source_timify.records.ChangedSince"
     assert appointments["keep"]["date_field"] == "startDate"
-    assert all(record_filter["class_name"] == "source_timify.records.ChangedSince" for record_filter in filters.values())
+    assert all(
+        record_filter["class_name"] == "source_timify.records.ChangedSince" for record_filter in filters.values()
+    )

@@ -24,7 +24,9 @@ class DenseWindow:
     thread asked for each page is kept."""
 
     def __init__(self, mocker, pages, delay=0.15, meta=True):
-        self.appointments = [appointment(COMPANY_A, n, f"{TODAY.isoformat()}T10:{n % 60:02d}:00Z") for n in range(pages * LIMIT)]
+        self.appointments = [
+            appointment(COMPANY_A, n, f"{TODAY.isoformat()}T10:{n % 60:02d}:00Z") for n in range(pages * LIMIT)
+        ]
         self.meta, self.delay = meta, delay
         self.lock = threading.Lock()
         self.served = []
@@ -40,7 +42,7 @@ class DenseWindow:
         with self.lock:
             self.served.append(number)
             self.threads.setdefault(number, threading.current_thread().name)
-        chunk = self.appointments[(number - 1) * LIMIT:number * LIMIT]
+        chunk = self.appointments[(number - 1) * LIMIT : number * LIMIT]
         total = self.total_override.pop(number, len(self.appointments))
         return page(chunk, number, LIMIT, total=total, meta=self.meta)
 

@@ -34,7 +34,9 @@ def api():
     """Every window of both companies answers, company A's 2026-02-01 window with the five."""
     with requests_mock.Mocker(case_sensitive=True) as mocker:
         register_login(mocker)
-        register_list(mocker, "/v1/companies", [company(COMPANY_A), company(COMPANY_B)], LIMIT, f"enterprise_id={ENTERPRISE}")
+        register_list(
+            mocker, "/v1/companies", [company(COMPANY_A), company(COMPANY_B)], LIMIT, f"enterprise_id={ENTERPRISE}"
+        )
         windows = appointment_windows(make_config())
         register_appointments(mocker, COMPANY_A, FIVE, windows, LIMIT)
         register_appointments(mocker, COMPANY_B, [], windows, LIMIT)
@@ -51,12 +53,16 @@ def the_window():
 def answer_pages(api, *answers):
     """`answers[n - 1]`: what TIMIFY answers to page n of the window, request after request."""
     for number, responses in enumerate(answers, start=1):
-        register_page(api, "/v1/appointments", number, LIMIT, [{"json": body} for body in responses], the_window(), COMPANY_A)
+        register_page(
+            api, "/v1/appointments", number, LIMIT, [{"json": body} for body in responses], the_window(), COMPANY_A
+        )
 
 
 def appointment_pages(api):
     """The pages requested of COMPANY_A's window that holds the five appointments."""
-    return [r.qs["page"][0] for r in requests_to(api, "/v1/appointments", COMPANY_A) if r.qs["from_date"] == ["2026-02-01"]]
+    return [
+        r.qs["page"][0] for r in requests_to(api, "/v1/appointments", COMPANY_A) if r.qs["from_date"] == ["2026-02-01"]
+    ]
 
 
 def emitted_of_a(output):
@@ -97,11 +103,25 @@ def test_a_record_changed_during_the_sync_on_a_later_page_rereads_the_list(api):
         return appointment(COMPANY_A, 9, "2026-02-09T10:00:00Z", updated=now)
 
     after = [FIVE[0]] + FIVE[2:]  # + the new booking
-    register_page(api, "/v1/appointments", 1, LIMIT, [{"json": pages(FIVE, LIMIT)[0]}, {"json": page(after[:2], 1, LIMIT, total=5)}],
-                  the_window(), COMPANY_A)
+    register_page(
+        api,
+        "/v1/appointments",
+        1,
+        LIMIT,
+        [{"json": pages(FIVE, LIMIT)[0]}, {"json": page(after[:2], 1, LIMIT, total=5)}],
+        the_window(),
+        COMPANY_A,
+    )
     register_page(api, "/v1/appointments", 2, LIMIT, page(after[2:4], 2, LIMIT, total=5), the_window(), COMPANY_A)
-    register_page(api, "/v1/appointments", 3, LIMIT, [{"json": lambda request, context: page([booked_now()], 3, LIMIT, total=5)}],
-                  the_window(), COMPANY_A)
+    register_page(
+        api,
+        "/v1/appointments",
+        3,
+        LIMIT,
+        [{"json": lambda request, context: page([booked_now()], 3, LIMIT, total=5)}],
+        the_window(),
+        COMPANY_A,
+    )
     output = run_read(make_config(), ["appointments"])
     emitted = emitted_of_a(output)
     assert len(emitted) == len(set(emitted))
@@ -117,7 +137,9 @@ def test_a_record_changed_during_the_sync_on_a_later_page_rereads_the_list(api):
 
 
 def test_a_list_that_never_stops_changing_fails_its_company_only(api):
-    register_appointments(api, COMPANY_B, [appointment(COMPANY_B, 7, "2026-02-01T10:00:00Z")], appointment_windows(make_config()), LIMIT)
+    register_appointments(
+        api, COMPANY_B, [appointment(COMPANY_B, 7, "2026-02-01T10:00:00Z")], appointment_windows(make_config()), LIMIT
+    )
     listed = list(FIVE)
     counter = iter(range(100, 10_000))
 
@@ -128,7 +150,15 @@ def test_a_list_that_never_stops_changing_fails_its_company_only(api):
         return pages(listed, LIMIT)[number - 1]
 
     for number in (1, 2, 3):
-        register_page(api, "/v1/appointments", number, LIMIT, [{"json": one_more_booked_before_each_page_two}], the_window(), COMPANY_A)
+        register_page(
+            api,
+            "/v1/appointments",
+            number,
+            LIMIT,
+            [{"json": one_more_booked_before_each_page_two}],
+            the_window(),
+            COMPANY_A,
+        )
     output = run_read(make_config(), ["appointments"], expecting_exception=True)
     messages = [e.trace.error.message for e in output.errors]
     assert any("kept changing" in m and COMPANY_A in m and str(MAX_LIST_READS) in m for m in messages)

@@ -78,7 +78,9 @@ def test_a_stopped_stream_says_how_far_it_got():
     assert "customers: stopped after 0 of 1 partitions, 0 records" in progress.summary()
 
 
-@pytest.mark.parametrize("value, seconds", [(None, 30), ("1", 1), ("0.5", 0.5), ("600", 30), ("0", 30), ("-1", 30), ("soon", 30)])
+@pytest.mark.parametrize(
+    "value, seconds", [(None, 30), ("1", 1), ("0.5", 0.5), ("600", 30), ("0", 30), ("-1", 30), ("soon", 30)]
+)
 def test_the_interval_is_30_seconds_and_only_shorter_through_the_environment(monkeypatch, value, seconds):
     if value is None:
         monkeypatch.delenv(INTERVAL_ENVIRONMENT_VARIABLE, raising=False)

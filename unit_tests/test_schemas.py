@@ -122,8 +122,12 @@ def test_the_schema_generator_imports_the_standard_library_only():
     """The shipped schemas come from the real samples and the API contract: the generator imports
     no emulator (a test double) and nothing else of this repository."""
     tree = ast.parse((Path(__file__).resolve().parent.parent / "scripts" / "generate_schemas.py").read_text())
-    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
-    imported |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+    imported = {
+        alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
+    }
+    imported |= {
+        node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
+    }
     assert imported and imported <= set(sys.stdlib_module_names), imported - set(sys.stdlib_module_names)
     assert not [node for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level]
 
@@ -134,13 +138,18 @@ def test_every_stream_loads_its_schema_from_its_own_file_and_the_manifest_holds_
     definitions = manifest["definitions"]
     loaders = [stream["schema_loader"] for stream in definitions["streams"].values()]
     # appointments' is wrapped (booking secrets left out), customers' add the custom-field columns
-    loaders = [definitions[loader["$ref"].split("/")[-1]]["schema_loader"] if "$ref" in loader else loader for loader in loaders]
+    loaders = [
+        definitions[loader["$ref"].split("/")[-1]]["schema_loader"] if "$ref" in loader else loader
+        for loader in loaders
+    ]
     assert {(loader["type"], loader["file_path"]) for loader in loaders} == {
         ("JsonFileSchemaLoader", f"./source_timify/schemas/{name}.json") for name in STREAMS
     }
     assert {path.stem for path in SCHEMA_FILES.glob("*.json")} == set(STREAMS)
     for name, stream in STREAMS.items():
-        assert stream.get_json_schema()["properties"].keys() >= json.loads((SCHEMA_FILES / f"{name}.json").read_text())["properties"].keys() - {"reschedulingSecret"}
+        assert stream.get_json_schema()["properties"].keys() >= json.loads((SCHEMA_FILES / f"{name}.json").read_text())[
+            "properties"
+        ].keys() - {"reschedulingSecret"}
 
 
 @pytest.mark.parametrize("name", sorted(STREAMS))

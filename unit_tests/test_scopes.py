@@ -13,14 +13,31 @@ from source_timify.scopes import stream_scopes
 from unit_tests.conftest import COMPANY_A, make_config
 from unit_tests.timify_responses import BASE, company, page, register_login, requests_to
 
-ALL = ["companies", "appointments", "customers", "customer_fields", "services", "resources", "timeshifts", "enterprise_customers"]
+ALL = [
+    "companies",
+    "appointments",
+    "customers",
+    "customer_fields",
+    "services",
+    "resources",
+    "timeshifts",
+    "enterprise_customers",
+]
 
 
 class Api:
     """An enterprise of one company (A) whose every list is empty; tests refuse paths over it."""
 
-    PATHS = ("/v1/appointments", "/v1/customers", "/v1/customers/customfields", "/v1/services",
-             "/v1/resources", "/v1/timeshifts", "/v1/enterprise-customers", "/v1/enterprise-customers/customfields")
+    PATHS = (
+        "/v1/appointments",
+        "/v1/customers",
+        "/v1/customers/customfields",
+        "/v1/services",
+        "/v1/resources",
+        "/v1/timeshifts",
+        "/v1/enterprise-customers",
+        "/v1/enterprise-customers/customfields",
+    )
 
     def __init__(self, mocker):
         self.mocker = mocker
@@ -44,7 +61,11 @@ def api():
 
 
 def refuse(api, path, scope):
-    api.mocker.get(f"{BASE}{path}", status_code=403, json={"status": 0, "error": {"code": "FORBIDDEN", "message": f"The app is not granted the {scope} scope"}})
+    api.mocker.get(
+        f"{BASE}{path}",
+        status_code=403,
+        json={"status": 0, "error": {"code": "FORBIDDEN", "message": f"The app is not granted the {scope} scope"}},
+    )
 
 
 def discovered(config):
@@ -55,8 +76,14 @@ def discovered(config):
 def test_the_manifest_states_the_scope_of_every_stream():
     scopes = stream_scopes(SourceTimify(config=make_config()).resolved_manifest)
     assert scopes == {
-        "companies": "Companies", "appointments": "Events", "customers": "Customers", "customer_fields": "Customers",
-        "services": "Services", "resources": "Resources", "timeshifts": "Resources", "enterprise_customers": "Enterprises",
+        "companies": "Companies",
+        "appointments": "Events",
+        "customers": "Customers",
+        "customer_fields": "Customers",
+        "services": "Services",
+        "resources": "Resources",
+        "timeshifts": "Resources",
+        "enterprise_customers": "Enterprises",
     }
 
 
@@ -68,9 +95,22 @@ def test_discover_with_every_scope_offers_every_stream_after_one_request_per_sco
     # custom_fields.py), once for the company and once for the enterprise.
     definitions = ("/v1/customers/customfields", "/v1/enterprise-customers/customfields")
     assert sorted(r.path for r in api.data_requests() if r.path in definitions) == sorted(definitions)
-    probes = [r for r in api.data_requests() if r.path not in definitions and r.path != "/v1/companies" or r.qs.get("limit") == ["1"]]
+    probes = [
+        r
+        for r in api.data_requests()
+        if r.path not in definitions and r.path != "/v1/companies" or r.qs.get("limit") == ["1"]
+    ]
     paths = [r.path for r in probes]
-    assert sorted(paths) == sorted(["/v1/companies", "/v1/appointments", "/v1/customers", "/v1/services", "/v1/resources", "/v1/enterprise-customers"])
+    assert sorted(paths) == sorted(
+        [
+            "/v1/companies",
+            "/v1/appointments",
+            "/v1/customers",
+            "/v1/services",
+            "/v1/resources",
+            "/v1/enterprise-customers",
+        ]
+    )
     for request in probes:
         assert request.qs["page"] == ["1"] and request.qs["limit"] == ["1"]
         if request.path != "/v1/companies" and request.path != "/v1/enterprise-customers":
@@ -124,7 +164,11 @@ def test_a_company_install_without_the_companies_scope_fails_discover_naming_it(
 
 
 def test_refused_credentials_fail_discover_with_the_login_sentence(api):
-    api.mocker.post(f"{BASE}/v1/auth/token", status_code=401, json={"status": 0, "error": {"code": "INVALID_CREDENTIALS", "message": "no"}})
+    api.mocker.post(
+        f"{BASE}/v1/auth/token",
+        status_code=401,
+        json={"status": 0, "error": {"code": "INVALID_CREDENTIALS", "message": "no"}},
+    )
     with pytest.raises(AirbyteTracedException) as raised:
         discovered(make_config())
     assert "App Secret" in raised.value.message
@@ -136,7 +180,10 @@ def test_check_succeeds_without_a_scope_and_logs_the_missing_one(api, caplog):
     with caplog.at_level(logging.INFO, logger="airbyte"):
         status = SourceTimify(config=config).check(logging.getLogger("airbyte"), config)
     assert status.status == Status.SUCCEEDED
-    assert any("lacks the Events scope" in r.getMessage() and "appointments cannot be synced" in r.getMessage() for r in caplog.records)
+    assert any(
+        "lacks the Events scope" in r.getMessage() and "appointments cannot be synced" in r.getMessage()
+        for r in caplog.records
+    )
 
 
 def test_a_stream_whose_scope_was_removed_fails_its_read_with_a_config_error_naming_the_scope(api):
@@ -144,7 +191,11 @@ def test_a_stream_whose_scope_was_removed_fails_its_read_with_a_config_error_nam
 
     from unit_tests.conftest import run_read
 
-    api.mocker.get(f"{BASE}/v1/appointments", status_code=403, json={"status": 0, "error": {"code": "FORBIDDEN", "message": "Forbidden"}})
+    api.mocker.get(
+        f"{BASE}/v1/appointments",
+        status_code=403,
+        json={"status": 0, "error": {"code": "FORBIDDEN", "message": "Forbidden"}},
+    )
     output = run_read(make_config(enterprise_id=None), ["appointments"], expecting_exception=True)
     error = output.errors[0].trace.error
     assert error.failure_type == FailureType.config_error

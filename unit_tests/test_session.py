@@ -30,7 +30,9 @@ def test_a_corrected_secret_is_tried_at_once_in_the_same_process():
             status_code=401,
             json=error("INVALID_CREDENTIALS", "The App ID or App Secret is not valid"),
         )
-        mocker.post(f"{BASE}/v1/auth/token", additional_matcher=lambda r: r.json()["appsecret"] == APP_SECRET, json=login())
+        mocker.post(
+            f"{BASE}/v1/auth/token", additional_matcher=lambda r: r.json()["appsecret"] == APP_SECRET, json=login()
+        )
         _companies(mocker)
         first = SourceTimify(config=wrong).check(LOGGER, wrong)
         second = SourceTimify(config=good).check(LOGGER, good)
@@ -106,7 +108,9 @@ def test_an_outage_seen_by_one_source_does_not_cut_off_another(monkeypatch):
     response.request = requests.Request("GET", f"{BASE}/v1/services", headers={"company-id": COMPANY}).prepare()
     response._content = b""
     actions = [
-        OutageCutoff(config={}, parameters={}, session=session, max_retries=8).interpret_response(response).response_action
+        OutageCutoff(config={}, parameters={}, session=session, max_retries=8)
+        .interpret_response(response)
+        .response_action
         for session in (failing, healthy)
     ]
     assert actions == [ResponseAction.FAIL, ResponseAction.RETRY]

@@ -16,8 +16,14 @@ MANIFEST = (PACKAGE / "manifest.yaml").read_text()
 # column, TIMIFY's query parameters and the state's words, so only their slice readers are checked
 # (by the modules' tests); these must not be spelled out anywhere else.
 SLICE_ONLY_KEYS = {
-    slices.CREATED_AT, slices.RANGE_FROM, slices.RANGE_TO, slices.NOT_BEFORE, slices.SEEN,
-    slices.CHANGED_SINCE, slices.PREVIOUS_FROM_DATE, slices.PREVIOUS_TO_DATE,
+    slices.CREATED_AT,
+    slices.RANGE_FROM,
+    slices.RANGE_TO,
+    slices.NOT_BEFORE,
+    slices.SEEN,
+    slices.CHANGED_SINCE,
+    slices.PREVIOUS_FROM_DATE,
+    slices.PREVIOUS_TO_DATE,
 }
 
 
@@ -30,8 +36,10 @@ def string_constants(path: Path):
 def test_the_slice_only_keys_are_spelled_out_in_the_contract_module_alone():
     spelled = [
         f"{path.name}:{line} {value!r}"
-        for path in sorted(PACKAGE.glob("*.py")) if path.name != "slices.py"
-        for value, line in string_constants(path) if value in SLICE_ONLY_KEYS
+        for path in sorted(PACKAGE.glob("*.py"))
+        if path.name != "slices.py"
+        for value, line in string_constants(path)
+        if value in SLICE_ONLY_KEYS
     ]
     assert spelled == []
 
@@ -39,10 +47,16 @@ def test_the_slice_only_keys_are_spelled_out_in_the_contract_module_alone():
 def test_the_typed_dicts_declare_exactly_the_key_constants():
     assert set(slices.CompanyPartition.__annotations__) == {slices.COMPANY_ID, slices.FROM_DATE, slices.TO_DATE}
     assert set(slices.CompanyExtraFields.__annotations__) == {
-        slices.CREATED_AT, slices.RANGE_FROM, slices.RANGE_TO, slices.NOT_BEFORE, slices.SEEN
+        slices.CREATED_AT,
+        slices.RANGE_FROM,
+        slices.RANGE_TO,
+        slices.NOT_BEFORE,
+        slices.SEEN,
     }
     assert set(slices.CompanyCursorSlice.__annotations__) == {
-        slices.CHANGED_SINCE, slices.PREVIOUS_FROM_DATE, slices.PREVIOUS_TO_DATE
+        slices.CHANGED_SINCE,
+        slices.PREVIOUS_FROM_DATE,
+        slices.PREVIOUS_TO_DATE,
     }
 
 
@@ -62,7 +76,9 @@ def test_the_manifest_names_the_keys_the_contract_declares():
 def test_a_window_partition_is_its_company_narrowed_to_the_window():
     company = {slices.COMPANY_ID: "c1"}
     assert slices.window_partition(company, "2026-01-01", "2026-01-31") == {
-        "company_id": "c1", "from_date": "2026-01-01", "to_date": "2026-01-31"
+        "company_id": "c1",
+        "from_date": "2026-01-01",
+        "to_date": "2026-01-31",
     }
     assert company == {"company_id": "c1"}  # the company's own partition is left as it was
 
@@ -70,9 +86,14 @@ def test_a_window_partition_is_its_company_narrowed_to_the_window():
 def test_the_date_range_rides_with_the_company_fields_and_not_before_only_when_set():
     company = {slices.CREATED_AT: "2025-03-01T10:00:00Z"}
     assert slices.date_range_fields(company, "2025-03-01", "2026-12-31", None) == {
-        "createdAt": "2025-03-01T10:00:00Z", "range_from": "2025-03-01", "range_to": "2026-12-31"
+        "createdAt": "2025-03-01T10:00:00Z",
+        "range_from": "2025-03-01",
+        "range_to": "2026-12-31",
     }
-    assert slices.date_range_fields({}, "2025-03-01", "2026-12-31", "2025-03-01T10:00:00Z")["not_before"] == "2025-03-01T10:00:00Z"
+    assert (
+        slices.date_range_fields({}, "2025-03-01", "2026-12-31", "2025-03-01T10:00:00Z")["not_before"]
+        == "2025-03-01T10:00:00Z"
+    )
 
 
 def test_a_slice_is_read_through_its_parts_and_a_missing_part_reads_empty():

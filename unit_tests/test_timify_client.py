@@ -126,7 +126,9 @@ def test_an_unreadable_200_is_an_answer_where_the_caller_says_so(api, session):
 
 def test_a_lost_connection_is_retried(api, session, no_backoff_sleep):
     api.answers(
-        {"exc": requests.exceptions.ConnectionError("Connection aborted.")}, {"exc": requests.exceptions.ReadTimeout()}, OK
+        {"exc": requests.exceptions.ConnectionError("Connection aborted.")},
+        {"exc": requests.exceptions.ReadTimeout()},
+        OK,
     )
     assert send(client(session)).response.status_code == 200 and no_backoff_sleep == [1, 2]
 

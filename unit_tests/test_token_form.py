@@ -36,7 +36,9 @@ def _server(mocker, accepts, login_body=None):
     mocker.post(f"{BASE}/v1/auth/token", json=login_body or login(TOKEN))
     mocker.get(f"{BASE}/v1/companies", json=answer(page([company(COMPANY)])))
     for n in range(1, 4):
-        mocker.get(f"{BASE}/v1/services?page={n}&limit=2", json=answer(page(SERVICES[(n - 1) * 2 : n * 2], n, 2, total=5)))
+        mocker.get(
+            f"{BASE}/v1/services?page={n}&limit=2", json=answer(page(SERVICES[(n - 1) * 2 : n * 2], n, 2, total=5))
+        )
     return refused
 
 
@@ -56,8 +58,14 @@ def test_a_complete_sync_with_one_login_whatever_form_the_server_accepts(accepts
 def test_many_workers_refused_in_the_bearer_form_switch_once_without_logging_in_again():
     with requests_mock.Mocker() as mocker:
         _server(mocker, ("raw",))
-        output = run_read(make_config(enterprise_id=None, page_size=2, num_workers=8), ["companies", "services", "customer_fields"])
-    assert not [e for e in output.errors if e.trace.error.stream_descriptor and e.trace.error.stream_descriptor.name == "services"]
+        output = run_read(
+            make_config(enterprise_id=None, page_size=2, num_workers=8), ["companies", "services", "customer_fields"]
+        )
+    assert not [
+        e
+        for e in output.errors
+        if e.trace.error.stream_descriptor and e.trace.error.stream_descriptor.name == "services"
+    ]
     assert len(records_of(output, "services")) == 5
     assert len(requests_to(mocker, "/v1/auth/token")) == 1
 

@@ -23,7 +23,9 @@ from unit_tests.timify_responses import (
 )
 
 # Three years back and a month ahead: 37 windows of 31 days, or 4 of 365.
-CONFIG = make_config(start_date=(datetime.now(timezone.utc).date() - timedelta(days=3 * 365)).isoformat(), page_size=1000)
+CONFIG = make_config(
+    start_date=(datetime.now(timezone.utc).date() - timedelta(days=3 * 365)).isoformat(), page_size=1000
+)
 
 
 def _windows(days: int) -> List[Tuple[str, str]]:
@@ -43,7 +45,9 @@ def _served() -> dict:
 
 def _serve(mocker, window_days: int, probe_answer: dict) -> dict:
     register_login(mocker)
-    register_list(mocker, "/v1/companies", [company(COMPANY_A), company(COMPANY_B)], 1000, f"enterprise_id={ENTERPRISE}")
+    register_list(
+        mocker, "/v1/companies", [company(COMPANY_A), company(COMPANY_B)], 1000, f"enterprise_id={ENTERPRISE}"
+    )
     wide_first = _windows(365)[0]
     register_page(mocker, "/v1/appointments", 1, 1, [probe_answer], window_query(*wide_first), COMPANY_A)
     served = _served()
@@ -70,7 +74,9 @@ def _assert_cover_the_range(requested: List[Tuple[str, str]], limit_days: int) -
 
 def test_a_server_accepting_365_days_is_read_in_365_day_windows():
     with requests_mock.Mocker() as mocker:
-        served = _serve(mocker, 365, {"json": page([appointment(COMPANY_A, 0, "2026-01-01T00:00:00Z")], 1, 1, total=40)})
+        served = _serve(
+            mocker, 365, {"json": page([appointment(COMPANY_A, 0, "2026-01-01T00:00:00Z")], 1, 1, total=40)}
+        )
         output = run_read(CONFIG, ["appointments"])
         assert not output.errors
         for company_id in (COMPANY_A, COMPANY_B):
@@ -85,7 +91,10 @@ def test_a_server_accepting_365_days_is_read_in_365_day_windows():
 
 
 def test_a_server_refusing_365_days_is_refused_once_then_read_in_31_day_windows():
-    refusal = {"status_code": 400, "json": error("BAD_REQUEST", "The date window spans 365 days; at most 31 are allowed")}
+    refusal = {
+        "status_code": 400,
+        "json": error("BAD_REQUEST", "The date window spans 365 days; at most 31 are allowed"),
+    }
     with requests_mock.Mocker() as mocker:
         served = _serve(mocker, 31, refusal)
         output = run_read(CONFIG, ["appointments"])
@@ -116,10 +125,21 @@ def test_a_range_that_fits_31_days_needs_no_probe():
 
 def test_a_malformed_probe_answer_is_asked_again_not_taken_for_acceptance():
     # A truncated 200 says nothing about the window: the probe asks again and sees the refusal.
-    refusal = {"status_code": 400, "json": error("BAD_REQUEST", "The date window spans 365 days; at most 31 are allowed")}
+    refusal = {
+        "status_code": 400,
+        "json": error("BAD_REQUEST", "The date window spans 365 days; at most 31 are allowed"),
+    }
     with requests_mock.Mocker() as mocker:
         served = _serve(mocker, 31, refusal)
-        register_page(mocker, "/v1/appointments", 1, 1, [{"text": '{"data": [{"id"'}, refusal], window_query(*_windows(365)[0]), COMPANY_A)
+        register_page(
+            mocker,
+            "/v1/appointments",
+            1,
+            1,
+            [{"text": '{"data": [{"id"'}, refusal],
+            window_query(*_windows(365)[0]),
+            COMPANY_A,
+        )
         output = run_read(CONFIG, ["appointments"])
         assert not output.errors
         probes = [r for r in mocker.request_history if r.path == "/v1/appointments" and r.qs.get("limit") == ["1"]]
@@ -131,7 +151,10 @@ def test_a_malformed_probe_answer_is_asked_again_not_taken_for_acceptance():
 
 
 def test_a_refused_365_day_window_is_logged_as_the_normal_finding_it_is():
-    refusal = {"status_code": 400, "json": error("BAD_REQUEST", "The date window spans 365 days; at most 31 are allowed")}
+    refusal = {
+        "status_code": 400,
+        "json": error("BAD_REQUEST", "The date window spans 365 days; at most 31 are allowed"),
+    }
     with requests_mock.Mocker() as mocker:
         _serve(mocker, 31, refusal)
         output = run_read(CONFIG, ["appointments"])

@@ -35,7 +35,9 @@ def object_id(prefix: str, n: int) -> str:
 def company(company_id: str, name: str = "", **fields: Any) -> dict:
     """Company A of the samples, as `/v1/companies` lists it, with another id."""
     record = copy.deepcopy(_sample("companies")[0])
-    record.update(id=company_id, name=name or record["name"], createdAt="2025-01-01T00:00:00Z", updatedAt="2025-01-01T00:00:00Z")
+    record.update(
+        id=company_id, name=name or record["name"], createdAt="2025-01-01T00:00:00Z", updatedAt="2025-01-01T00:00:00Z"
+    )
     record.update(fields)
     return record
 
@@ -77,8 +79,13 @@ def customer_fields() -> List[dict]:
     return copy.deepcopy(_sample("customer_fields"))
 
 
-def field_definition(field_id: str, type: str, label: Optional[str] = None, translationKey: Optional[str] = None,
-                     defaultId: Optional[str] = None) -> dict:
+def field_definition(
+    field_id: str,
+    type: str,
+    label: Optional[str] = None,
+    translationKey: Optional[str] = None,
+    defaultId: Optional[str] = None,
+) -> dict:
     """A customer field definition shaped like the samples' (`customerFields` of a company)."""
     record = copy.deepcopy(_sample("customer_fields")[0])
     record.update(id=field_id, type=type, label=label, translationKey=translationKey, selectOptions=None)
@@ -88,7 +95,10 @@ def field_definition(field_id: str, type: str, label: Optional[str] = None, tran
 
 
 def register_customer_fields(
-    mocker: requests_mock.Mocker, definitions: Sequence[dict] = (), company_id: Optional[str] = None, limit: int = 2,
+    mocker: requests_mock.Mocker,
+    definitions: Sequence[dict] = (),
+    company_id: Optional[str] = None,
+    limit: int = 2,
     enterprise: bool = False,
 ) -> List[Any]:
     """The customer field definitions of `company_id` (any company when None), or with
@@ -239,7 +249,9 @@ def register_appointments(
     matchers = []
     for from_date, to_date in windows:
         dated = [a for a in appointments if from_date <= a["startDate"][:10] <= to_date]
-        matchers += register_list(mocker, "/v1/appointments", dated, limit, window_query(from_date, to_date), company_id)
+        matchers += register_list(
+            mocker, "/v1/appointments", dated, limit, window_query(from_date, to_date), company_id
+        )
     return matchers
 
 

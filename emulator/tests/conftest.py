@@ -1,6 +1,5 @@
 # --- TIMIFY emulator fixtures (used by the emulator's own tests, emulator/tests/test_emulator_*.py) ---
 import pytest
-
 from emulator_test_support import EMULATOR_NOW, TimifyHttp
 from timify_emulator import Emulator
 
@@ -31,4 +30,6 @@ def fresh_emu():
 @pytest.fixture
 def api(emu):
     return TimifyHttp(emu)
+
+
 # --- end of TIMIFY emulator fixtures ---

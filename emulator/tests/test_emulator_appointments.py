@@ -4,7 +4,6 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
-
 from emulator_test_support import EMULATOR_NOW
 
 DAY = dt.timedelta(days=1)
@@ -40,15 +39,18 @@ def test_max_window_days_knob_changes_the_limit(api, emu):
     assert api.get("/v1/appointments", cid, from_date="2024-01-01", to_date="2024-01-08").status_code == 400
 
 
-@pytest.mark.parametrize("params", [
-    {},
-    {"from_date": "2024-01-01"},
-    {"to_date": "2024-01-01"},
-    {"from_date": "2024-01-10", "to_date": "2024-01-09"},
-    {"from_date": "2024/01/01", "to_date": "2024-01-02"},
-    {"from_date": "2024-02-30", "to_date": "2024-03-01"},
-    {"from_date": "2024-01-01", "to_date": "2024-01-02", "timezone": "Mars/Olympus"},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"from_date": "2024-01-01"},
+        {"to_date": "2024-01-01"},
+        {"from_date": "2024-01-10", "to_date": "2024-01-09"},
+        {"from_date": "2024/01/01", "to_date": "2024-01-02"},
+        {"from_date": "2024-02-30", "to_date": "2024-03-01"},
+        {"from_date": "2024-01-01", "to_date": "2024-01-02", "timezone": "Mars/Olympus"},
+    ],
+)
 def test_missing_reversed_or_malformed_window_or_unknown_zone_is_400(api, emu, params):
     r = api.get("/v1/appointments", emu.company_ids[0], **params)
     assert r.status_code == 400
@@ -79,7 +81,9 @@ def test_from_time_and_to_time_are_accepted_and_ignored(api, emu):
     plain = api.get("/v1/appointments", cid, **window).json()
     timed = api.get("/v1/appointments", cid, from_time="10:00", to_time="11:00", **window)
     assert timed.status_code == 200 and timed.json() == plain and plain["data"]
-    assert api.get("/v1/appointments", cid, from_time="10:00", to_time="11:00").status_code == 400  # dates still required
+    assert (
+        api.get("/v1/appointments", cid, from_time="10:00", to_time="11:00").status_code == 400
+    )  # dates still required
 
 
 def test_appointments_are_ordered_by_start_then_id(api, emu):
@@ -145,8 +149,9 @@ def test_customer_id_filter(api, emu):
     truth = emu.truth("appointments", cid, from_date="2025-01-01", to_date="2025-01-31")
     customer = next(a["customers"][0]["id"] for a in truth if a["customers"])
     expected = [a for a in truth if customer in [c["id"] for c in a["customers"]]]
-    body = api.get("/v1/appointments", cid, from_date="2025-01-01", to_date="2025-01-31", timezone="UTC",
-                   customer_id=customer).json()
+    body = api.get(
+        "/v1/appointments", cid, from_date="2025-01-01", to_date="2025-01-31", timezone="UTC", customer_id=customer
+    ).json()
     assert body["data"] == expected and body["total"] == len(expected)
 
 

@@ -1,7 +1,6 @@
 """Contract section 2: token exchange, refresh, token use, scopes, secret rotation, revocation."""
 
 import requests
-
 from emulator_test_support import TimifyHttp
 from timify_emulator import Emulator
 
@@ -94,7 +93,9 @@ def test_revoked_tokens_are_401_token_invalid_and_cannot_refresh(fresh_emu):
     fresh_emu.revoke_all_tokens()
     r = api.get("/v1/companies", token=pair["accessToken"])
     assert r.status_code == 401 and r.json()["error"]["code"] == "TOKEN_INVALID"
-    r = requests.post(fresh_emu.base_url + "/v1/auth/refreshtoken", json={"refreshtoken": pair["refreshToken"]}, timeout=10)
+    r = requests.post(
+        fresh_emu.base_url + "/v1/auth/refreshtoken", json={"refreshtoken": pair["refreshToken"]}, timeout=10
+    )
     assert r.status_code == 401
     assert api.login().status_code == 200
 
@@ -115,8 +116,12 @@ def test_call_outside_granted_scopes_is_403_naming_the_scope():
         r = api.get("/v1/appointments", emu.company_ids[0], from_date="2025-01-01", to_date="2025-01-02")
         assert r.status_code == 403
         assert r.json()["error"] == {"code": "FORBIDDEN", "message": "The app is not granted the Events scope"}
-        for path, scope in [("/v1/services", "Services"), ("/v1/resources", "Resources"),
-                            ("/v1/timeshifts", "Resources"), ("/v1/enterprise-customers", "Enterprises")]:
+        for path, scope in [
+            ("/v1/services", "Services"),
+            ("/v1/resources", "Resources"),
+            ("/v1/timeshifts", "Resources"),
+            ("/v1/enterprise-customers", "Enterprises"),
+        ]:
             r = api.get(path, emu.company_ids[0], day="2025-01-01")
             assert r.status_code == 403 and scope in r.json()["error"]["message"], path
         assert api.get("/v1/customers", emu.company_ids[0]).status_code == 200

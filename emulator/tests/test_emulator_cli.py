@@ -15,9 +15,28 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 @pytest.fixture
 def cli():
     proc = subprocess.Popen(
-        [sys.executable, "-m", "timify_emulator", "--port", "0", "--companies", "2",
-         "--appointments-per-company", "50", "--seed", "1", "--now", "2025-03-20T12:00:00Z", "--max-page-size", "500"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "timify_emulator",
+            "--port",
+            "0",
+            "--companies",
+            "2",
+            "--appointments-per-company",
+            "50",
+            "--seed",
+            "1",
+            "--now",
+            "2025-03-20T12:00:00Z",
+            "--max-page-size",
+            "500",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     line = proc.stdout.readline()
     yield proc, line
     if proc.poll() is None:
@@ -26,8 +45,9 @@ def cli():
 
 
 def _token(base, cfg):
-    return requests.post(base + "/v1/auth/token", json={"appid": cfg["app_id"], "appsecret": cfg["app_secret"]},
-                         timeout=10).json()["accessToken"]
+    return requests.post(
+        base + "/v1/auth/token", json={"appid": cfg["app_id"], "appsecret": cfg["app_secret"]}, timeout=10
+    ).json()["accessToken"]
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
@@ -46,8 +66,12 @@ def test_cli_prints_one_json_line_serves_and_exits_cleanly_on_signal(cli, sig):
 
 
 def test_cli_company_install():
-    proc = subprocess.Popen([sys.executable, "-m", "timify_emulator", "--company-install",
-                             "--appointments-per-company", "10"], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "timify_emulator", "--company-install", "--appointments-per-company", "10"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         cfg = json.loads(proc.stdout.readline())["config"]
         assert "enterprise_id" not in cfg and len(cfg["company_ids"]) == 1
@@ -64,14 +88,21 @@ def test_control_surface_truth_mutations_faults_log_and_counters(cli):
     truth = requests.get(ctl + "/truth/appointments", timeout=10).json()
     assert truth["count"] == 100 and len(truth["ids"]) == 100 and len(truth["by_company"]) == 2
     cid = next(iter(truth["by_company"]))
-    created = requests.post(ctl + "/appointments", json={"company_id": cid, "start": "2025-04-01T10:00:00Z"}, timeout=10)
+    created = requests.post(
+        ctl + "/appointments", json={"company_id": cid, "start": "2025-04-01T10:00:00Z"}, timeout=10
+    )
     assert created.status_code == 201 and created.json()["startDate"] == "2025-04-01T10:00:00Z"
     aid = created.json()["id"]
     requests.post(ctl + "/clock", json={"advance": 60}, timeout=10)
     touched = requests.patch(ctl + "/appointments/" + aid, json={"company_id": cid}, timeout=10).json()
     assert touched["updatedAt"] > created.json()["updatedAt"]
     cust = requests.post(ctl + "/customers", json={"company_id": cid, "firstName": "Ada"}, timeout=10).json()
-    assert requests.patch(ctl + "/customers/" + cust["id"], json={"company_id": cid, "lastName": "L"}, timeout=10).json()["lastName"] == "L"
+    assert (
+        requests.patch(ctl + "/customers/" + cust["id"], json={"company_id": cid, "lastName": "L"}, timeout=10).json()[
+            "lastName"
+        ]
+        == "L"
+    )
     assert requests.delete(ctl + "/customers/" + cust["id"], json={"company_id": cid}, timeout=10).status_code == 200
     assert requests.get(ctl + "/truth/appointments?ids=0", timeout=10).json()["count"] == 101
     faults = requests.post(ctl + "/faults", json={"fail_requests": {"1": 503}}, timeout=10).json()

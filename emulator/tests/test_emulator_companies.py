@@ -9,8 +9,21 @@ def test_companies_lists_every_covered_company_with_contract_fields(emu, api):
     assert [c["id"] for c in body["data"]] == emu.company_ids
     assert body["data"] == emu.truth("companies")
     for c in body["data"]:
-        assert {"id", "externalId", "name", "region", "locale", "timezone", "contactEmail", "phone", "address",
-                "onlineStatus", "enterprise", "createdAt", "updatedAt"} <= set(c)
+        assert {
+            "id",
+            "externalId",
+            "name",
+            "region",
+            "locale",
+            "timezone",
+            "contactEmail",
+            "phone",
+            "address",
+            "onlineStatus",
+            "enterprise",
+            "createdAt",
+            "updatedAt",
+        } <= set(c)
         assert c["enterprise"] == {"id": emu.enterprise_id, "name": c["enterprise"]["name"]}
         assert len(c["id"]) == 24 and int(c["id"], 16) >= 0
 
@@ -62,8 +75,12 @@ def test_company_install_serves_one_company_and_allows_omitting_company_id():
         api = TimifyHttp(emu)
         assert emu.enterprise_id is None
         cfg = emu.connector_config()
-        assert cfg == {"app_id": emu.app_id, "app_secret": emu.app_secret, "base_url": emu.base_url,
-                       "company_ids": emu.company_ids}
+        assert cfg == {
+            "app_id": emu.app_id,
+            "app_secret": emu.app_secret,
+            "base_url": emu.base_url,
+            "company_ids": emu.company_ids,
+        }
         body = api.get("/v1/companies").json()
         assert body["total"] == 1 and body["data"][0]["enterprise"] is None
         assert api.get("/v1/customers").json()["data"] == emu.truth("customers")
@@ -84,8 +101,13 @@ def test_company_install_with_several_companies_is_refused():
 
 def test_connector_config_for_enterprise_install_and_overrides(emu):
     cfg = emu.connector_config(start_date="2024-01-01")
-    assert cfg == {"app_id": emu.app_id, "app_secret": emu.app_secret, "base_url": emu.base_url,
-                   "enterprise_id": emu.enterprise_id, "start_date": "2024-01-01"}
+    assert cfg == {
+        "app_id": emu.app_id,
+        "app_secret": emu.app_secret,
+        "base_url": emu.base_url,
+        "enterprise_id": emu.enterprise_id,
+        "start_date": "2024-01-01",
+    }
 
 
 def test_unknown_path_is_404_json(api):

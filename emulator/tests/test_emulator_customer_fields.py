@@ -6,7 +6,6 @@ import datetime as dt
 import json
 
 import pytest
-
 from emulator_test_support import EMULATOR_NOW, TimifyHttp
 from timify_emulator import Emulator
 
@@ -42,8 +41,11 @@ def test_labels_missing_and_colliding_occur(five_companies):
     only_key = [f for f in defs if f["label"] is None and not f["defaultId"] and f["translationKey"]]
     assert [f["translationKey"] for f in only_key] == ["customerFields.custom.allergies"]
     assert {"Notes", "notes!"} <= {f["label"] for f in defs}
-    neither = [f for f in _definitions(five_companies, five_companies.company_ids[2])
-               if f["label"] is None and f["translationKey"] is None]
+    neither = [
+        f
+        for f in _definitions(five_companies, five_companies.company_ids[2])
+        if f["label"] is None and f["translationKey"] is None
+    ]
     assert len(neither) == 1
 
 

@@ -4,16 +4,23 @@ import json
 import urllib.request
 
 import pytest
-
 from timify_emulator import Emulator
 
 
 def _customers(emu, path, company_id):
-    token = json.loads(urllib.request.urlopen(urllib.request.Request(
-        emu.base_url + "/v1/auth/token", method="POST", headers={"content-type": "application/json"},
-        data=json.dumps({"appid": emu.app_id, "appsecret": emu.app_secret}).encode())).read())["accessToken"]
-    request = urllib.request.Request(emu.base_url + path + "?page=1&limit=100",
-                                     headers={"authorization": token, "company-id": company_id})
+    token = json.loads(
+        urllib.request.urlopen(
+            urllib.request.Request(
+                emu.base_url + "/v1/auth/token",
+                method="POST",
+                headers={"content-type": "application/json"},
+                data=json.dumps({"appid": emu.app_id, "appsecret": emu.app_secret}).encode(),
+            )
+        ).read()
+    )["accessToken"]
+    request = urllib.request.Request(
+        emu.base_url + path + "?page=1&limit=100", headers={"authorization": token, "company-id": company_id}
+    )
     return json.loads(urllib.request.urlopen(request).read())["data"]
 
 

@@ -4,7 +4,6 @@ ignored (a setting), their mutations, and the scopes a test can change while the
 import datetime as dt
 
 import pytest
-
 from emulator_test_support import EMULATOR_NOW, TimifyHttp
 from timify_emulator import Emulator
 
@@ -35,16 +34,24 @@ def test_updated_since_serves_the_customers_changed_on_or_after_that_utc_date(en
 def test_updated_since_includes_the_whole_day_from_its_midnight(enterprise):
     api = TimifyHttp(enterprise)
     customer = enterprise.truth("enterprise_customers")[0]
-    enterprise.update_enterprise_customer(customer["id"], updated_at=dt.datetime(2030, 1, 2, 0, 0, 0, tzinfo=dt.timezone.utc))
+    enterprise.update_enterprise_customer(
+        customer["id"], updated_at=dt.datetime(2030, 1, 2, 0, 0, 0, tzinfo=dt.timezone.utc)
+    )
     late = enterprise.create_enterprise_customer(firstName="Late")
-    enterprise.update_enterprise_customer(late["id"], updated_at=dt.datetime(2030, 1, 2, 23, 59, 59, tzinfo=dt.timezone.utc))
-    enterprise.update_enterprise_customer(enterprise.truth("enterprise_customers")[1]["id"],
-                                          updated_at=dt.datetime(2030, 1, 1, 23, 59, 59, tzinfo=dt.timezone.utc))
+    enterprise.update_enterprise_customer(
+        late["id"], updated_at=dt.datetime(2030, 1, 2, 23, 59, 59, tzinfo=dt.timezone.utc)
+    )
+    enterprise.update_enterprise_customer(
+        enterprise.truth("enterprise_customers")[1]["id"],
+        updated_at=dt.datetime(2030, 1, 1, 23, 59, 59, tzinfo=dt.timezone.utc),
+    )
     assert set(_ids(api.pages(PATH, limit=50, updated_since="2030-01-02"))) == {customer["id"], late["id"]}
 
 
 def test_a_server_without_the_filter_ignores_updated_since():
-    with Emulator(companies=2, appointments_per_company=10, seed=5, now=EMULATOR_NOW, updated_since_filter=False) as emu:
+    with Emulator(
+        companies=2, appointments_per_company=10, seed=5, now=EMULATOR_NOW, updated_since_filter=False
+    ) as emu:
         api = TimifyHttp(emu)
         assert _ids(api.pages(PATH, limit=5, updated_since="2099-01-01")) == _ids(emu.truth("enterprise_customers"))
         emu.faults.updated_since_filter = True

@@ -5,7 +5,6 @@ import time
 
 import pytest
 import requests
-
 from emulator_test_support import TimifyHttp
 from timify_emulator import Emulator
 
@@ -88,8 +87,16 @@ def test_malformed_json_on_nth_request(emu, api):
 
 
 def test_knobs_can_be_set_at_start_and_unknown_knobs_are_rejected():
-    emu = Emulator(companies=1, appointments_per_company=10, seed=2, latency_ms=100, max_page_size=3,
-                   rate_limit=(5, 10), ignore_page=True, legacy_envelope=True)
+    emu = Emulator(
+        companies=1,
+        appointments_per_company=10,
+        seed=2,
+        latency_ms=100,
+        max_page_size=3,
+        rate_limit=(5, 10),
+        ignore_page=True,
+        legacy_envelope=True,
+    )
     assert emu.faults.latency_ms == 100 and emu.faults.rate_limit == (5, 10.0)
     with pytest.raises(AttributeError):
         emu.faults.latncy_ms = 5
@@ -105,8 +112,12 @@ def test_request_log_records_every_request_without_secret_or_token(emu, api):
     api.get("/v1/companies", token="Bearer " + tok, refresh_token=tok)
     log = emu.requests_log()
     assert [(e["method"], e["path"], e["status"]) for e in log] == [
-        ("POST", "/v1/auth/token", 200), ("POST", "/v1/auth/token", 401), ("GET", "/v1/customers", 200),
-        ("POST", "/v1/auth/refreshtoken", 401), ("GET", "/v1/companies", 200)]
+        ("POST", "/v1/auth/token", 200),
+        ("POST", "/v1/auth/token", 401),
+        ("GET", "/v1/customers", 200),
+        ("POST", "/v1/auth/refreshtoken", 401),
+        ("GET", "/v1/companies", 200),
+    ]
     entry = log[2]
     assert entry["query"] == {"page": "1", "limit": "5"} and entry["company_id"] == emu.company_ids[0]
     assert {"method", "path", "query", "company_id", "status", "time", "duration_ms"} <= set(entry)

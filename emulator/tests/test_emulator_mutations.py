@@ -14,7 +14,11 @@ def test_clock_starts_at_now_and_can_be_set_and_advanced(fresh_emu):
     assert fresh_emu.now().tzinfo is not None
     fresh_emu.set_clock(dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc))
     fresh_emu.advance(3600)
-    assert dt.datetime(2030, 1, 1, 1, tzinfo=dt.timezone.utc) <= fresh_emu.now() < dt.datetime(2030, 1, 1, 1, 0, 5, tzinfo=dt.timezone.utc)
+    assert (
+        dt.datetime(2030, 1, 1, 1, tzinfo=dt.timezone.utc)
+        <= fresh_emu.now()
+        < dt.datetime(2030, 1, 1, 1, 0, 5, tzinfo=dt.timezone.utc)
+    )
 
 
 def test_update_bumps_updated_at_and_timestamp_without_moving_the_record(fresh_emu):
@@ -42,7 +46,9 @@ def test_update_with_fields_and_a_new_start_moves_to_the_new_date(fresh_emu):
     updated = fresh_emu.update_appointment(cid, rec["id"], startDate=new_start, notes="moved")
     assert updated["startDate"] == "2025-04-02T09:00:00Z" and updated["date"] == "2025-04-02Z"
     assert updated["notes"] == "moved"
-    assert rec["id"] in [a["id"] for a in fresh_emu.truth("appointments", cid, from_date="2025-04-02", to_date="2025-04-02")]
+    assert rec["id"] in [
+        a["id"] for a in fresh_emu.truth("appointments", cid, from_date="2025-04-02", to_date="2025-04-02")
+    ]
 
 
 def test_created_appointment_is_served_with_created_equal_updated_equal_clock(fresh_emu):
@@ -100,7 +106,9 @@ def test_date_header_follows_the_emulator_clock(fresh_emu):
     fresh_emu.set_clock(dt.datetime(2031, 5, 6, 7, 8, 9, tzinfo=dt.timezone.utc))
     response = TimifyHttp(fresh_emu).login()
     served = email.utils.parsedate_to_datetime(response.headers["Date"])
-    assert dt.timedelta(0) <= served - dt.datetime(2031, 5, 6, 7, 8, 9, tzinfo=dt.timezone.utc) < dt.timedelta(seconds=5)
+    assert (
+        dt.timedelta(0) <= served - dt.datetime(2031, 5, 6, 7, 8, 9, tzinfo=dt.timezone.utc) < dt.timedelta(seconds=5)
+    )
 
 
 def test_update_can_stamp_an_explicit_updated_at(fresh_emu):
@@ -108,7 +116,9 @@ def test_update_can_stamp_an_explicit_updated_at(fresh_emu):
     appointment = fresh_emu.truth("appointments", cid)[3]
     back_dated = dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
     updated = fresh_emu.update_appointment(cid, appointment["id"], updated_at=back_dated, notes="late")
-    assert updated["updatedAt"] == "2024-01-02T03:04:05Z" and updated["timestamp"] == str(_epoch("2024-01-02T03:04:05Z") * 1000)
+    assert updated["updatedAt"] == "2024-01-02T03:04:05Z" and updated["timestamp"] == str(
+        _epoch("2024-01-02T03:04:05Z") * 1000
+    )
     customer = fresh_emu.truth("customers", cid)[0]
     future = fresh_emu.update_customer(cid, customer["id"], updated_at=dt.datetime(2099, 1, 1, tzinfo=dt.timezone.utc))
     assert future["updatedAt"] == "2099-01-01T00:00:00Z" and future["ts"] == _epoch("2099-01-01T00:00:00Z")

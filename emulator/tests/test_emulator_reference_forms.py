@@ -3,7 +3,6 @@ sections 2 and 7): which `authorization` forms a data call may use, and the erro
 
 import pytest
 import requests
-
 from timify_emulator import Emulator
 
 
@@ -59,7 +58,10 @@ def test_an_unknown_token_form_setting_is_rejected(emu):
 def test_errors_are_nested_by_default(emu):
     response = _companies(emu, "not-a-token")
     assert response.status_code == 401
-    assert response.json() == {"status": 0, "error": {"code": "TOKEN_INVALID", "message": "The access token is not valid"}}
+    assert response.json() == {
+        "status": 0,
+        "error": {"code": "TOKEN_INVALID", "message": "The access token is not valid"},
+    }
 
 
 def test_errors_in_the_flat_shape_of_the_reference(emu):

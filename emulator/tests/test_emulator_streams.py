@@ -4,13 +4,15 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
-
+from emulator_test_support import EMULATOR_NOW
 from timify_emulator import Emulator
 
-from emulator_test_support import EMULATOR_NOW
-
-SIMPLE = [("/v1/customers", "customers"), ("/v1/customers/customfields", "customer_fields"),
-          ("/v1/services", "services"), ("/v1/resources", "resources")]
+SIMPLE = [
+    ("/v1/customers", "customers"),
+    ("/v1/customers/customfields", "customer_fields"),
+    ("/v1/services", "services"),
+    ("/v1/resources", "resources"),
+]
 
 
 @pytest.mark.parametrize("path,stream", SIMPLE)
@@ -27,8 +29,19 @@ def test_customer_fields_values_match_field_definitions(emu):
     customers = emu.truth("customers", cid)
     assert len(customers) == 40  # customers_per_company default: max(20, 400 // 10)
     for c in customers:
-        assert {"id", "externalId", "firstName", "lastName", "fullName", "email", "totalBookings",
-                "createdAt", "updatedAt", "ts", "fields"} <= set(c)
+        assert {
+            "id",
+            "externalId",
+            "firstName",
+            "lastName",
+            "fullName",
+            "email",
+            "totalBookings",
+            "createdAt",
+            "updatedAt",
+            "ts",
+            "fields",
+        } <= set(c)
         assert c["createdAt"] <= c["updatedAt"]
         assert c["ts"] == int(dt.datetime.fromisoformat(c["updatedAt"].replace("Z", "+00:00")).timestamp())
         for f in c["fields"]:
@@ -63,8 +76,10 @@ def test_services_sort_and_sort_type(api, emu):
 
 
 def _span(rec):
-    return (dt.datetime.fromisoformat(rec["from"].replace("Z", "+00:00")),
-            dt.datetime.fromisoformat(rec["to"].replace("Z", "+00:00")))
+    return (
+        dt.datetime.fromisoformat(rec["from"].replace("Z", "+00:00")),
+        dt.datetime.fromisoformat(rec["to"].replace("Z", "+00:00")),
+    )
 
 
 def test_timeshifts_have_the_decided_schema_and_cover_one_local_day(emu):
@@ -74,11 +89,26 @@ def test_timeshifts_have_the_decided_schema_and_cover_one_local_day(emu):
     resources = {r["id"] for r in emu.truth("resources", company["id"])}
     assert shifts
     for s in shifts:
-        assert {"id", "resourceId", "resourceExternalId", "type", "isDenial", "denialReason", "from", "to",
-                "workingTimes", "bookingTimes", "denialTimes", "createdAt", "updatedAt"} <= set(s)
+        assert {
+            "id",
+            "resourceId",
+            "resourceExternalId",
+            "type",
+            "isDenial",
+            "denialReason",
+            "from",
+            "to",
+            "workingTimes",
+            "bookingTimes",
+            "denialTimes",
+            "createdAt",
+            "updatedAt",
+        } <= set(s)
         assert s["resourceId"] in resources
         begin, end = _span(s)
-        assert begin.astimezone(tz).time() == dt.time(0) and end.astimezone(tz).date() == begin.astimezone(tz).date() + dt.timedelta(days=1)
+        assert begin.astimezone(tz).time() == dt.time(0) and end.astimezone(tz).date() == begin.astimezone(
+            tz
+        ).date() + dt.timedelta(days=1)
 
 
 def test_timeshifts_day_and_range_return_overlapping_shifts(api, emu):
@@ -100,8 +130,17 @@ def test_timeshifts_range_has_no_window_limit(api, emu):
     assert r.status_code == 200 and r.json()["total"] == len(emu.truth("timeshifts", emu.company_ids[0]))
 
 
-@pytest.mark.parametrize("params", [{}, {"from": "2025-03-20"}, {"to": "2025-03-20"}, {"day": "20-03-2025"},
-                                    {"day[]": "2025-03-20,20-03-2025"}, {"from": "2025-03-21", "to": "2025-03-20"}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"from": "2025-03-20"},
+        {"to": "2025-03-20"},
+        {"day": "20-03-2025"},
+        {"day[]": "2025-03-20,20-03-2025"},
+        {"from": "2025-03-21", "to": "2025-03-20"},
+    ],
+)
 def test_timeshifts_need_a_day_or_from_and_to(api, emu, params):
     assert api.get("/v1/timeshifts", emu.company_ids[0], **params).status_code == 400
 
@@ -113,7 +152,9 @@ def test_timeshifts_ignore_day_when_from_and_to_are_sent(api, emu):
     frm, to = str(day), str(day + dt.timedelta(days=6))
     ranged = api.pages("/v1/timeshifts", cid, limit=5, **{"from": frm, "to": to})
     for name in ("day[]", "day"):
-        r = api.get("/v1/timeshifts", cid, limit=10000, **{"from": frm, "to": to, name: str(day + dt.timedelta(days=30))})
+        r = api.get(
+            "/v1/timeshifts", cid, limit=10000, **{"from": frm, "to": to, name: str(day + dt.timedelta(days=30))}
+        )
         assert r.status_code == 200 and r.json()["data"] == ranged
 
 
@@ -138,8 +179,12 @@ def test_timeshifts_resource_ids_keep_those_resources_shifts(api, emu):
     got = api.pages("/v1/timeshifts", cid, limit=50, **params)
     assert got == [s for s in shifts if s["resourceId"] in wanted]
     by_external = {s["resourceExternalId"] for s in shifts if s["resourceId"] == resources[0]}
-    got = api.pages("/v1/timeshifts", cid, limit=50, **{"from": "2020-01-01", "to": "2030-01-01",
-                                                        "resource_external_ids": ",".join(by_external)})
+    got = api.pages(
+        "/v1/timeshifts",
+        cid,
+        limit=50,
+        **{"from": "2020-01-01", "to": "2030-01-01", "resource_external_ids": ",".join(by_external)},
+    )
     assert got == [s for s in shifts if s["resourceId"] == resources[0]]
 
 
@@ -154,8 +199,16 @@ def test_same_seed_and_now_give_identical_truth():
     kw = dict(companies=2, appointments_per_company=80, seed=42, now=EMULATOR_NOW)
     a, b = Emulator(**kw), Emulator(**kw)
     assert (a.app_id, a.app_secret, a.company_ids) == (b.app_id, b.app_secret, b.company_ids)
-    for stream in ("companies", "appointments", "customers", "customer_fields", "services", "resources",
-                   "timeshifts", "enterprise_customers"):
+    for stream in (
+        "companies",
+        "appointments",
+        "customers",
+        "customer_fields",
+        "services",
+        "resources",
+        "timeshifts",
+        "enterprise_customers",
+    ):
         assert a.truth(stream) == b.truth(stream), stream
     assert Emulator(**dict(kw, seed=43)).truth("appointments") != a.truth("appointments")
 

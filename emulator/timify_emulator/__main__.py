@@ -37,8 +37,11 @@ def parse_args(argv):
     p.add_argument("--legacy-envelope", action="store_true")
     p.add_argument("--ignore-page", action="store_true")
     p.add_argument("--random-5xx-rate", type=float, default=0.0)
-    p.add_argument("--no-updated-since-filter", action="store_true",
-                   help="/v1/enterprise-customers ignores updated_since (a server without the filter)")
+    p.add_argument(
+        "--no-updated-since-filter",
+        action="store_true",
+        help="/v1/enterprise-customers ignores updated_since (a server without the filter)",
+    )
     return p.parse_args(argv)
 
 
@@ -46,12 +49,23 @@ def main(argv=None):
     a = parse_args(sys.argv[1:] if argv is None else argv)
     now = dt.datetime.fromisoformat(a.now.replace("Z", "+00:00")) if a.now else None
     emu = Emulator(
-        companies=1 if a.company_install else a.companies, appointments_per_company=a.appointments_per_company,
-        seed=a.seed, enterprise=not a.company_install, customers_per_company=a.customers_per_company, now=now,
-        scopes=set(a.scopes.split(",")) if a.scopes else None, token_lifetime=a.token_lifetime,
-        max_window_days=a.max_window_days, host=a.host, port=a.port, latency_ms=a.latency_ms,
-        rate_limit=a.rate_limit, max_page_size=a.max_page_size, legacy_envelope=a.legacy_envelope,
-        ignore_page=a.ignore_page, random_5xx_rate=a.random_5xx_rate,
+        companies=1 if a.company_install else a.companies,
+        appointments_per_company=a.appointments_per_company,
+        seed=a.seed,
+        enterprise=not a.company_install,
+        customers_per_company=a.customers_per_company,
+        now=now,
+        scopes=set(a.scopes.split(",")) if a.scopes else None,
+        token_lifetime=a.token_lifetime,
+        max_window_days=a.max_window_days,
+        host=a.host,
+        port=a.port,
+        latency_ms=a.latency_ms,
+        rate_limit=a.rate_limit,
+        max_page_size=a.max_page_size,
+        legacy_envelope=a.legacy_envelope,
+        ignore_page=a.ignore_page,
+        random_5xx_rate=a.random_5xx_rate,
         updated_since_filter=not a.no_updated_since_filter,
     )
     stop = threading.Event()

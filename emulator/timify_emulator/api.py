@@ -45,15 +45,28 @@ class ApiError(Exception):
 
 
 # The flat shape's `name` per HTTP status (TIMIFY's reference shows BadRequestError).
-ERROR_NAMES = {400: "BadRequestError", 401: "UnauthorizedError", 403: "ForbiddenError", 404: "NotFoundError",
-               405: "MethodNotAllowedError", 429: "TooManyRequestsError"}
+ERROR_NAMES = {
+    400: "BadRequestError",
+    401: "UnauthorizedError",
+    403: "ForbiddenError",
+    404: "NotFoundError",
+    405: "MethodNotAllowedError",
+    429: "TooManyRequestsError",
+}
 
 
 def error_body(code, message, shape="nested", status=500):
     """An error body in the older nested shape, or the reference's flat one."""
     if shape == "flat":
-        return json.dumps({"error": message, "name": ERROR_NAMES.get(status, "InternalServerError"),
-                           "errorCode": code, "details": {}, "extras": None}).encode()
+        return json.dumps(
+            {
+                "error": message,
+                "name": ERROR_NAMES.get(status, "InternalServerError"),
+                "errorCode": code,
+                "details": {},
+                "extras": None,
+            }
+        ).encode()
     return json.dumps({"status": 0, "error": {"code": code, "message": message}}).encode()
 
 
@@ -134,8 +147,14 @@ class Api:
         token, form = bearer(req.headers)
         allowed = self.faults.token_forms
         if form is not None and allowed != "both" and form != allowed:
-            raise ApiError(401, "TOKEN_INVALID", "The access token must be sent as %s" % (
-                "Authorization: Bearer <token>" if allowed == "bearer" else "authorization: <token>, without Bearer"))
+            raise ApiError(
+                401,
+                "TOKEN_INVALID",
+                "The access token must be sent as %s"
+                % (
+                    "Authorization: Bearer <token>" if allowed == "bearer" else "authorization: <token>, without Bearer"
+                ),
+            )
         try:
             self.auth.check(token)
         except AuthError as e:
@@ -149,13 +168,19 @@ class Api:
             with self.store.lock:
                 body = company.appointments.body(single.group(1))
             if body is None:
-                raise ApiError(404, "NOT_FOUND", "Appointment %s not found in company %s" % (single.group(1), company.id))
+                raise ApiError(
+                    404, "NOT_FOUND", "Appointment %s not found in company %s" % (single.group(1), company.id)
+                )
             return 200, b'{"data":' + body + b',"status":1}', JSON
         handler = {
-            "/v1/companies": self._companies, "/v1/appointments": self._appointments,
-            "/v1/customers": self._customers, "/v1/customers/customfields": self._customer_fields,
-            "/v1/services": self._services, "/v1/resources": self._resources,
-            "/v1/timeshifts": self._timeshifts, "/v1/enterprise-customers": self._enterprise_customers,
+            "/v1/companies": self._companies,
+            "/v1/appointments": self._appointments,
+            "/v1/customers": self._customers,
+            "/v1/customers/customfields": self._customer_fields,
+            "/v1/services": self._services,
+            "/v1/resources": self._resources,
+            "/v1/timeshifts": self._timeshifts,
+            "/v1/enterprise-customers": self._enterprise_customers,
             "/v1/enterprise-customers/customfields": self._enterprise_customer_fields,
         }[path]
         return handler(q, company)
@@ -172,8 +197,9 @@ class Api:
                 bucket = self._buckets[token] = [now, 0]
             if bucket[1] >= n:
                 retry = max(1, math.ceil(bucket[0] + window - now))
-                raise ApiError(429, "RATE_LIMITED", "Too many requests; retry in %d s" % retry,
-                               {"Retry-After": str(retry)})
+                raise ApiError(
+                    429, "RATE_LIMITED", "Too many requests; retry in %d s" % retry, {"Retry-After": str(retry)}
+                )
             bucket[1] += 1
 
     def _company(self, req):
@@ -181,8 +207,11 @@ class Api:
         companies = self.store.companies
         if not cid:
             if len(companies) > 1:
-                raise ApiError(400, "COMPANY_REQUIRED",
-                               "The company-id header is required: this installation covers %d companies" % len(companies))
+                raise ApiError(
+                    400,
+                    "COMPANY_REQUIRED",
+                    "The company-id header is required: this installation covers %d companies" % len(companies),
+                )
             return next(iter(companies.values()))
         company = companies.get(cid)
         if company is not None and cid in (self.faults.forbidden_companies or ()):
@@ -221,11 +250,16 @@ class Api:
             return 200, b'{"data":' + data + b"}", headers
         pages = math.ceil(total / limit) if total else 0
         tail = ',"total":%d,"meta":{"page":%d,"limit":%d,"totalItems":%d,"totalPages":%d},"status":1}' % (
-            total, page, limit, total, pages)
+            total,
+            page,
+            limit,
+            total,
+            pages,
+        )
         return 200, b'{"data":' + data + tail.encode(), headers
 
     def _list(self, bodies, page, limit):
-        return self._envelope(lambda o, n: bodies[o:o + n], len(bodies), page, limit)
+        return self._envelope(lambda o, n: bodies[o : o + n], len(bodies), page, limit)
 
     # ----- endpoints ---------------------------------------------------------------------
     def _companies(self, q, _company):
@@ -233,7 +267,9 @@ class Api:
         own = self.store.generator.enterprise_id
         if eid:
             if own is None:
-                raise ApiError(403, "FORBIDDEN", "This app is installed on a single company, not on enterprise %s" % eid)
+                raise ApiError(
+                    403, "FORBIDDEN", "This app is installed on a single company, not on enterprise %s" % eid
+                )
             if eid != own:
                 raise ApiError(403, "FORBIDDEN", "The installation does not cover enterprise %s" % eid)
         page, limit = self._paging(q)
@@ -268,7 +304,9 @@ class Api:
         lo = hi = None
         if has_from or has_to or ids is None:
             if not (has_from and has_to):
-                raise ApiError(400, "BAD_REQUEST", "from_date and to_date are required (YYYY-MM-DD) unless ids is given")
+                raise ApiError(
+                    400, "BAD_REQUEST", "from_date and to_date are required (YYYY-MM-DD) unless ids is given"
+                )
             frm, to = self._date(q, "from_date"), self._date(q, "to_date")
             tz = self._zone(q["timezone"]) if q.get("timezone") else company.tz
             if to < frm:
@@ -276,7 +314,9 @@ class Api:
             days = (to - frm).days + 1
             max_days = int(self.faults.max_window_days)
             if days > max_days:
-                raise ApiError(400, "BAD_REQUEST", "The date window spans %d days; at most %d are allowed" % (days, max_days))
+                raise ApiError(
+                    400, "BAD_REQUEST", "The date window spans %d days; at most %d are allowed" % (days, max_days)
+                )
             lo, hi = local_midnight(tz, frm), local_midnight(tz, to + dt.timedelta(days=1))
         # `from_time`/`to_time` (the reference: they may replace the dates; format undocumented)
         # are accepted and ignored: the dates above decide.
@@ -285,7 +325,9 @@ class Api:
         with self.store.lock:
             keys, i, j = appts.select(lo, hi, ids, customer_id)
             rows = appts.rows
-            return self._envelope(lambda o, n: [rows[k[1]][0] for k in keys[i + o:min(j, i + o + n)]], j - i, page, limit)
+            return self._envelope(
+                lambda o, n: [rows[k[1]][0] for k in keys[i + o : min(j, i + o + n)]], j - i, page, limit
+            )
 
     def _customers(self, q, company):
         page, limit = self._paging(q)
@@ -322,8 +364,11 @@ class Api:
             recs = [json.loads(b) for b in bodies]
             if not any(sort in r for r in recs):
                 raise ApiError(400, "BAD_REQUEST", "Cannot sort services by %r" % sort)
-            order = sorted(range(len(recs)), key=lambda k: (recs[k].get(sort) is None, recs[k].get(sort) or 0),
-                           reverse=sort_type == "desc")
+            order = sorted(
+                range(len(recs)),
+                key=lambda k: (recs[k].get(sort) is None, recs[k].get(sort) or 0),
+                reverse=sort_type == "desc",
+            )
             bodies = [bodies[k] for k in order]
         elif sort_type == "desc":
             bodies = bodies[::-1]
@@ -344,23 +389,36 @@ class Api:
             spans = [(d, d) for d in (self._date({"day": part.strip()}, "day") for part in days_text.split(","))]
         else:
             raise ApiError(400, "BAD_REQUEST", "Give day[] (one or more days) or from and to")
-        ranges = [(local_midnight(company.tz, a), local_midnight(company.tz, b + dt.timedelta(days=1))) for a, b in spans]
+        ranges = [
+            (local_midnight(company.tz, a), local_midnight(company.tz, b + dt.timedelta(days=1))) for a, b in spans
+        ]
         resource_ids = {i.strip() for i in q.get("resource_ids", "").split(",") if i.strip()}
         external_ids = {i.strip() for i in q.get("resource_external_ids", "").split(",") if i.strip()}
         with self.store.lock:
             span, rows = company.shift_span, company.timeshifts.rows
-            keys = [k for k in company.timeshifts.order
-                    if any(span[k[1]][0] < hi and span[k[1]][1] > lo for lo, hi in ranges)]
+            keys = [
+                k
+                for k in company.timeshifts.order
+                if any(span[k[1]][0] < hi and span[k[1]][1] > lo for lo, hi in ranges)
+            ]
             if resource_ids or external_ids:
                 records = {k[1]: json.loads(rows[k[1]]) for k in keys}
-                keys = [k for k in keys if (resource_ids and records[k[1]]["resourceId"] in resource_ids)
-                        or (external_ids and records[k[1]].get("resourceExternalId") in external_ids)]
+                keys = [
+                    k
+                    for k in keys
+                    if (resource_ids and records[k[1]]["resourceId"] in resource_ids)
+                    or (external_ids and records[k[1]].get("resourceExternalId") in external_ids)
+                ]
             bodies = [rows[k[1]] for k in keys]
         return self._list(bodies, page, limit)
 
     def _enterprise_only(self):
         if self.store.generator.enterprise_id is None:
-            raise ApiError(403, "FORBIDDEN", "Enterprise customers need an enterprise installation; this app is installed on a single company")
+            raise ApiError(
+                403,
+                "FORBIDDEN",
+                "Enterprise customers need an enterprise installation; this app is installed on a single company",
+            )
 
     def _enterprise_customer_fields(self, q, _company):
         self._enterprise_only()

@@ -20,7 +20,7 @@ class Auth:
         self._clock = clock
         self._faults = faults
         self._lock = threading.Lock()
-        self._access = {}   # token -> expiry epoch (emulator clock)
+        self._access = {}  # token -> expiry epoch (emulator clock)
         self._refresh = {}  # token -> expiry epoch
         self._issued = []
 
@@ -35,8 +35,10 @@ class Auth:
 
     def login(self, app_id, app_secret):
         with self._lock:
-            if not (secrets.compare_digest(str(app_id), self.app_id)
-                    and secrets.compare_digest(str(app_secret), self.app_secret)):
+            if not (
+                secrets.compare_digest(str(app_id), self.app_id)
+                and secrets.compare_digest(str(app_secret), self.app_secret)
+            ):
                 raise AuthError("INVALID_CREDENTIALS", "The App ID or App Secret is not valid")
             return self._pair()
 

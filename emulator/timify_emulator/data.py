@@ -21,10 +21,46 @@ ZONES = [
     ("Europe/London", "EUROPE", "en-gb", "+44", "GB", "London"),
     ("America/Nome", "USA", "en-us", "+1", "US", "Nome"),
 ]
-FIRST = ["Anna", "Ben", "Clara", "David", "Elif", "Farid", "Greta", "Hugo", "Ines", "Jonas",
-         "Katja", "Luca", "Mia", "Noah", "Olga", "Paul", "Rita", "Sven", "Tara", "Yusuf", "Zoë"]
-LAST = ["Müller", "Schmidt", "Weber", "Smith", "Garcia", "Rossi", "Kumar", "Nguyen", "Brown",
-        "Novak", "Dubois", "Silva", "Jensen", "O'Brien", "Kowalski"]
+FIRST = [
+    "Anna",
+    "Ben",
+    "Clara",
+    "David",
+    "Elif",
+    "Farid",
+    "Greta",
+    "Hugo",
+    "Ines",
+    "Jonas",
+    "Katja",
+    "Luca",
+    "Mia",
+    "Noah",
+    "Olga",
+    "Paul",
+    "Rita",
+    "Sven",
+    "Tara",
+    "Yusuf",
+    "Zoë",
+]
+LAST = [
+    "Müller",
+    "Schmidt",
+    "Weber",
+    "Smith",
+    "Garcia",
+    "Rossi",
+    "Kumar",
+    "Nguyen",
+    "Brown",
+    "Novak",
+    "Dubois",
+    "Silva",
+    "Jensen",
+    "O'Brien",
+    "Kowalski",
+]
 COLORS = ["#385f87", "#b26492", "#ebb65d", "#5da5eb", "#769851"]
 DAY = 86400
 
@@ -46,8 +82,11 @@ def iso(epoch):
 
 
 def parse_iso(text):
-    return int(dt.datetime.fromisoformat(text[:-1] + "+00:00").timestamp()) if text.endswith("Z") else \
-        int(dt.datetime.fromisoformat(text).timestamp())
+    return (
+        int(dt.datetime.fromisoformat(text[:-1] + "+00:00").timestamp())
+        if text.endswith("Z")
+        else int(dt.datetime.fromisoformat(text).timestamp())
+    )
 
 
 def utc_day(epoch):
@@ -139,10 +178,13 @@ class Generator:
             "locale": locale,
             "timezone": zone,
             "contactEmail": "branch%d@example.com" % idx,
-            "phone": {"prefix": prefix, "country": country, "number": "%09d" % rng.randrange(10 ** 9)},
+            "phone": {"prefix": prefix, "country": country, "number": "%09d" % rng.randrange(10**9)},
             "address": {
-                "city": city, "street": "Main Street", "streetNumber": str(idx + 1),
-                "zipCode": "%05d" % rng.randrange(10 ** 5), "country": country,
+                "city": city,
+                "street": "Main Street",
+                "streetNumber": str(idx + 1),
+                "zipCode": "%05d" % rng.randrange(10**5),
+                "country": country,
                 "formatted": "Main Street %d, %s, %s" % (idx + 1, city, country),
             },
             "onlineStatus": {"isOnline": idx % 4 != 3},
@@ -157,18 +199,35 @@ class Generator:
         base = int(parse_iso(company["createdAt"])) + 3600
         cats = []
         for i, name in enumerate(["Managers", "Subscriptions"]):
-            cats.append({"id": self.ids.new(base), "externalId": name.lower(), "internalId": self.ids.new(base),
-                         "orderIndex": i + 1, "name": name, "isDefault": i == 0, "isDependency": False})
+            cats.append(
+                {
+                    "id": self.ids.new(base),
+                    "externalId": name.lower(),
+                    "internalId": self.ids.new(base),
+                    "orderIndex": i + 1,
+                    "name": name,
+                    "isDefault": i == 0,
+                    "isDependency": False,
+                }
+            )
         resources = []
         for i in range(4 + rng.randrange(3)):
             t = base + (i + 1) * 600
             cat = cats[i % 2]
-            resources.append({
-                "id": self.ids.new(t), "externalId": str(1076 + i) if i % 2 == 0 else "",
-                "orderIndex": i + 1, "name": "Department - %s" % chr(65 + i), "color": COLORS[i % 5],
-                "avatarUrl": None, "email": "dept%d@example.com" % i if i % 3 else "",
-                "categoryId": cat["id"], "createdAt": iso(t), "updatedAt": iso(t + rng.randrange(90 * DAY)),
-            })
+            resources.append(
+                {
+                    "id": self.ids.new(t),
+                    "externalId": str(1076 + i) if i % 2 == 0 else "",
+                    "orderIndex": i + 1,
+                    "name": "Department - %s" % chr(65 + i),
+                    "color": COLORS[i % 5],
+                    "avatarUrl": None,
+                    "email": "dept%d@example.com" % i if i % 3 else "",
+                    "categoryId": cat["id"],
+                    "createdAt": iso(t),
+                    "updatedAt": iso(t + rng.randrange(90 * DAY)),
+                }
+            )
         services = []
         cat_id = self.ids.new(base)
         course_cat_id = self.ids.new(base)
@@ -176,13 +235,21 @@ class Generator:
             t = base + 7200 + i * 600
             course = i >= 4
             svc = {
-                "id": self.ids.new(t), "externalId": None if i % 2 else "svc-%d" % i,
+                "id": self.ids.new(t),
+                "externalId": None if i % 2 else "svc-%d" % i,
                 "name": ("Course - %d" if course else "Service - %d") % (i + 1),
-                "color": COLORS[i % 5], "description": "<p>Lorem ipsum dolor sit amet.</p>",
-                "duration": [30, 60, 90, 120][i % 4], "price": [0, 25, 49.5][i % 3],
-                "hasOnlinePayment": False, "isPaymentMandatory": False, "discount": None,
-                "categoryId": course_cat_id if course else cat_id, "orderIndex": i + 1, "isCourse": course,
-                "createdAt": iso(t), "updatedAt": iso(t + rng.randrange(90 * DAY)),
+                "color": COLORS[i % 5],
+                "description": "<p>Lorem ipsum dolor sit amet.</p>",
+                "duration": [30, 60, 90, 120][i % 4],
+                "price": [0, 25, 49.5][i % 3],
+                "hasOnlinePayment": False,
+                "isPaymentMandatory": False,
+                "discount": None,
+                "categoryId": course_cat_id if course else cat_id,
+                "orderIndex": i + 1,
+                "isCourse": course,
+                "createdAt": iso(t),
+                "updatedAt": iso(t + rng.randrange(90 * DAY)),
             }
             if course:
                 svc.update({"maxParticipants": [15, 50, 100][i % 3], "extraPersonsPerParticipant": 0, "isTitle": None})
@@ -210,16 +277,27 @@ class Generator:
             ("SELECT", None, "Plan", None),
         ]
         if idx % 3 == 1:
-            specs += [("NUMBER", None, "Shoe size", None), ("TEXT", "customerFields.custom.allergies", None, None),
-                      ("TEXT", None, "Notes", None), ("TEXT", None, "notes!", None), ("SIGNATURE", None, "Signature", None)]
+            specs += [
+                ("NUMBER", None, "Shoe size", None),
+                ("TEXT", "customerFields.custom.allergies", None, None),
+                ("TEXT", None, "Notes", None),
+                ("TEXT", None, "notes!", None),
+                ("SIGNATURE", None, "Signature", None),
+            ]
         elif idx % 3 == 2:
-            specs += [("NUMBER", None, "Shoe size", None), ("NUMBER", None, "Visits per year", None),
-                      ("TEXT", None, None, None)]
+            specs += [
+                ("NUMBER", None, "Shoe size", None),
+                ("NUMBER", None, "Visits per year", None),
+                ("TEXT", None, None, None),
+            ]
         return specs
 
     def enterprise_field_specs(self):
-        return list(self.BASIC_FIELDS) + [("SELECT", None, "Loyalty tier", None), ("DATE", None, "Member since", None),
-                                          ("CHECKBOX", None, "Marketing consent", None)]
+        return list(self.BASIC_FIELDS) + [
+            ("SELECT", None, "Loyalty tier", None),
+            ("DATE", None, "Member since", None),
+            ("CHECKBOX", None, "Marketing consent", None),
+        ]
 
     def field_definitions(self, t0, specs):
         out = []
@@ -227,13 +305,27 @@ class Generator:
             t = t0 + i * 60
             options = None
             if ftype == "SELECT":
-                options = [{"value": v, "label": v.title()} for v in (("bronze", "silver", "gold") if label == "Loyalty tier" else ("basic", "premium"))]
-            out.append({
-                "id": self.ids.new(t), "type": ftype, "isMandatoryOnline": i < 3, "isAfterAuth": i < 4,
-                "hasOverwrite": i < 4, "translationKey": key, "label": label,
-                "selectOptions": options, "orderIndex": 5 + i, "placeholder": None, "defaultId": default_id,
-                "createdAt": iso(t), "updatedAt": iso(t),
-            })
+                options = [
+                    {"value": v, "label": v.title()}
+                    for v in (("bronze", "silver", "gold") if label == "Loyalty tier" else ("basic", "premium"))
+                ]
+            out.append(
+                {
+                    "id": self.ids.new(t),
+                    "type": ftype,
+                    "isMandatoryOnline": i < 3,
+                    "isAfterAuth": i < 4,
+                    "hasOverwrite": i < 4,
+                    "translationKey": key,
+                    "label": label,
+                    "selectOptions": options,
+                    "orderIndex": 5 + i,
+                    "placeholder": None,
+                    "defaultId": default_id,
+                    "createdAt": iso(t),
+                    "updatedAt": iso(t),
+                }
+            )
         return out
 
     # ----- customers ---------------------------------------------------------------------
@@ -253,17 +345,21 @@ class Generator:
         if ftype == "DATE":
             if r < 0.05:
                 return "%02d.%02d.19%02d" % (rng.randrange(1, 29), rng.randrange(1, 13), rng.randrange(50, 100))
-            return None if r < 0.15 else "19%02d-%02d-%02d" % (rng.randrange(50, 100), rng.randrange(1, 13), rng.randrange(1, 29))
+            return (
+                None
+                if r < 0.15
+                else "19%02d-%02d-%02d" % (rng.randrange(50, 100), rng.randrange(1, 13), rng.randrange(1, 29))
+            )
         if ftype == "NUMBER":
             if r < 0.1:
                 return "n/a"
             if label == "Member number":
-                return rng.randrange(10 ** 5, 10 ** 6)
+                return rng.randrange(10**5, 10**6)
             return rng.choice([38, 39, 40.5, 42, 44]) if label == "Shoe size" else rng.randrange(30)
         if ftype == "SELECT":
             return rng.choice([o["value"] for o in field["selectOptions"]])
         if label == "Member number":
-            return "M-%06d" % rng.randrange(10 ** 6)
+            return "M-%06d" % rng.randrange(10**6)
         if ftype == "SIGNATURE":
             return "signature-%08x" % rng.getrandbits(32)
         return None if r < 0.3 else rng.choice(["", "peanuts", "call after 5pm", "prefers Maria"])
@@ -271,20 +367,31 @@ class Generator:
     def customer(self, rng, fields, created, updated, cid=None, company_ids=None):
         first, last = rng.choice(FIRST), rng.choice(LAST)
         email = "%s.%s%d@example.com" % (first.lower(), last.lower().replace("'", ""), rng.randrange(1000))
-        basic = {"email": email, "firstName": first, "lastName": last,
-                 "mobilePhone": {"number": "151%07d" % rng.randrange(10 ** 7), "country": "DE", "prefix": "+49"}}
+        basic = {
+            "email": email,
+            "firstName": first,
+            "lastName": last,
+            "mobilePhone": {"number": "151%07d" % rng.randrange(10**7), "country": "DE", "prefix": "+49"},
+        }
         phone_as_text = len(fields) % 2 == 0  # some companies send the phone as a JSON string
         values = []
         for f in fields:
             if f["label"] in ("Plan", "Loyalty tier") and rng.random() < 0.2:
                 continue  # a customer without a value for the field: not in the array
-            values.append({"id": f["id"], "defaultId": f["defaultId"], "value": self.field_value(rng, f, basic, phone_as_text)})
+            values.append(
+                {"id": f["id"], "defaultId": f["defaultId"], "value": self.field_value(rng, f, basic, phone_as_text)}
+            )
         rec = {
             "id": cid or self.ids.new(created),
-            "externalId": None if rng.random() < 0.3 else "C%05d" % rng.randrange(10 ** 5),
-            "firstName": first, "lastName": last, "fullName": "%s %s" % (first, last), "email": email,
+            "externalId": None if rng.random() < 0.3 else "C%05d" % rng.randrange(10**5),
+            "firstName": first,
+            "lastName": last,
+            "fullName": "%s %s" % (first, last),
+            "email": email,
             "totalBookings": 0,
-            "createdAt": iso(created), "updatedAt": iso(updated), "ts": updated,
+            "createdAt": iso(created),
+            "updatedAt": iso(updated),
+            "ts": updated,
             "fields": values,
         }
         if company_ids is not None:
@@ -306,8 +413,15 @@ class Generator:
         for i in range(36):
             created = self.now - rng.randrange(2 * 365 * DAY)
             updated = created if rng.random() < 0.4 else created + rng.randrange(self.now - created + 1)
-            out.append(self.customer(rng, fields, created, updated,
-                                     company_ids=sorted(rng.sample(company_ids, min(len(company_ids), 1 + i % 3)))))
+            out.append(
+                self.customer(
+                    rng,
+                    fields,
+                    created,
+                    updated,
+                    company_ids=sorted(rng.sample(company_ids, min(len(company_ids), 1 + i % 3))),
+                )
+            )
         return out
 
     # ----- appointments ------------------------------------------------------------------
@@ -373,7 +487,10 @@ class Generator:
                 if chain_id:
                     chained = ",".join(
                         '{"date":"%sZ","startDate":"%s","id":"%s","externalId":null,"type":"booking","title":%s,"notes":""}'
-                        % (utc_day(s), iso(s), oid, svc["title"]) for (s, _, _, oid) in metas if oid != aid)
+                        % (utc_day(s), iso(s), oid, svc["title"])
+                        for (s, _, _, oid) in metas
+                        if oid != aid
+                    )
                     chain = (chain_id, k == len(metas) - 1, "[" + chained + "]")
                 text = self.appointment_json(rng, aid, start, created, updated, res, svc, cust, frags, chain)
                 out.append((aid, text.encode("utf-8"), start, (cust[0],) if cust else ()))
@@ -387,23 +504,61 @@ class Generator:
         """Pre-serialised JSON pieces shared by a company's appointments (what makes generation fast)."""
         j = self._j
         cat_by_id = {c["id"]: c for c in cats}
-        res = [(r["id"], j({"id": r["id"], "externalId": r["externalId"], "name": r["name"], "email": r["email"],
-                            "category": cat_by_id[r["categoryId"]]})) for r in resources]
+        res = [
+            (
+                r["id"],
+                j(
+                    {
+                        "id": r["id"],
+                        "externalId": r["externalId"],
+                        "name": r["name"],
+                        "email": r["email"],
+                        "category": cat_by_id[r["categoryId"]],
+                    }
+                ),
+            )
+            for r in resources
+        ]
         svcs = []
         for svc in services:
             course = svc["isCourse"]
-            svcs.append({
-                "title": j(svc["name"]), "color": j(svc["color"]), "price": j(svc["price"]),
-                "duration": svc["duration"], "isCourse": j(course), "max": j(svc.get("maxParticipants", 1)),
-                "serviceId": "null" if course else j(svc["id"]),
-                "service": "null" if course else j({"id": svc["id"], "externalId": svc["externalId"], "name": svc["name"]}),
-            })
-        return {"resources": res, "services": svcs, "zone": j(company["timezone"]), "company": j(company["name"]),
-                "enterprise": j(self.enterprise_id)}
+            svcs.append(
+                {
+                    "title": j(svc["name"]),
+                    "color": j(svc["color"]),
+                    "price": j(svc["price"]),
+                    "duration": svc["duration"],
+                    "isCourse": j(course),
+                    "max": j(svc.get("maxParticipants", 1)),
+                    "serviceId": "null" if course else j(svc["id"]),
+                    "service": "null"
+                    if course
+                    else j({"id": svc["id"], "externalId": svc["externalId"], "name": svc["name"]}),
+                }
+            )
+        return {
+            "resources": res,
+            "services": svcs,
+            "zone": j(company["timezone"]),
+            "company": j(company["name"]),
+            "enterprise": j(self.enterprise_id),
+        }
 
     def customer_fragment(self, cust):
-        return (cust["id"], self._j([{"id": cust["id"], "externalId": cust["externalId"], "fullName": cust["fullName"],
-                                      "email": cust["email"], "participantsCount": 1}]))
+        return (
+            cust["id"],
+            self._j(
+                [
+                    {
+                        "id": cust["id"],
+                        "externalId": cust["externalId"],
+                        "fullName": cust["fullName"],
+                        "email": cust["email"],
+                        "participantsCount": 1,
+                    }
+                ]
+            ),
+        )
 
     def appointment_json(self, rng, aid, start, created, updated, res, svc, cust, frags, chain=None, recurring=None):
         """One appointment as compact JSON text, shaped like timify-samples/*/appointments/*.json."""
@@ -421,16 +576,27 @@ class Generator:
                 '{"id":"%s","startDate":"%s","interval":{"begin":"%s","end":"%s"},"batchNumber":0,"isFirstBatch":true,'
                 '"isLastBatch":true,"recurringDay":%s,"duration":%d,"durationBefore":0,"durationAfter":0,'
                 '"durationTotal":%d,"resourceId":"%s"}'
-                % (hex_secret(rng), st, st, iso(t + duration * 60), '"%s"' % utc_day(t) if recurring else "null",
-                   duration, duration, res_id))
-        external = '""' if rng.random() < 0.8 else '"EXT-%d"' % rng.randrange(10 ** 6)
+                % (
+                    hex_secret(rng),
+                    st,
+                    st,
+                    iso(t + duration * 60),
+                    '"%s"' % utc_day(t) if recurring else "null",
+                    duration,
+                    duration,
+                    res_id,
+                )
+            )
+        external = '""' if rng.random() < 0.8 else '"EXT-%d"' % rng.randrange(10**6)
         notes = '""' if rng.random() < 0.6 else '"booking notes"'
         online = "true" if rng.random() < 0.3 else "false"
         secret = uuid_like(rng)
         if recurring:
-            rec_json = ('{"timezone":%s,"frequency":"WEEKS","period":1,"weekDays":[%d],"monthDays":[],"yearMonths":[],'
-                        '"repeatTimes":3,"repeatLastDay":null,"maxDay":null,"isFixedByRecurringDay":false}'
-                        % (frags["zone"], (start // DAY + 4) % 7))
+            rec_json = (
+                '{"timezone":%s,"frequency":"WEEKS","period":1,"weekDays":[%d],"monthDays":[],"yearMonths":[],'
+                '"repeatTimes":3,"repeatLastDay":null,"maxDay":null,"isFixedByRecurringDay":false}'
+                % (frags["zone"], (start // DAY + 4) % 7)
+            )
         else:
             rec_json = "null"
         chain_id, last, chained = chain if chain else (None, None, "[]")
@@ -447,17 +613,42 @@ class Generator:
             '"chainedEvents":%s,"isLastInTheChain":%s,"bookings":[%s],"tagIds":[],"tags":[],"combination":null,'
             '"reservedUntil":null,"metadata":%s,"scheduledForDeletionAt":null,"enterpriseId":%s}'
         ) % (
-            aid, external, svc["title"], notes, svc["color"], svc["price"], utc_day(start),
-            duration, duration, iso(start),
-            iso(created), user,
-            iso(updated), '"Steven Strange"' if edited else "null", user if edited else "null",
-            '"COMPANY"' if edited else "null", iso(start - DAY),
-            secret, frags["company"], updated * 1000, online,
-            svc["isCourse"], svc["max"], 1 if cust else 0, cust[1] if cust else "[]",
-            '[{"id":"65c39ebd07a04b9210cccb99","value":"booking data"}]' if cust else "[]", res_json,
-            svc["serviceId"], svc["service"], rec_json, '"%s"' % chain_id if chain_id else "null",
-            chained, "null" if last is None else ("true" if last else "false"), ",".join(bookings),
-            metadata, frags["enterprise"],
+            aid,
+            external,
+            svc["title"],
+            notes,
+            svc["color"],
+            svc["price"],
+            utc_day(start),
+            duration,
+            duration,
+            iso(start),
+            iso(created),
+            user,
+            iso(updated),
+            '"Steven Strange"' if edited else "null",
+            user if edited else "null",
+            '"COMPANY"' if edited else "null",
+            iso(start - DAY),
+            secret,
+            frags["company"],
+            updated * 1000,
+            online,
+            svc["isCourse"],
+            svc["max"],
+            1 if cust else 0,
+            cust[1] if cust else "[]",
+            '[{"id":"65c39ebd07a04b9210cccb99","value":"booking data"}]' if cust else "[]",
+            res_json,
+            svc["serviceId"],
+            svc["service"],
+            rec_json,
+            '"%s"' % chain_id if chain_id else "null",
+            chained,
+            "null" if last is None else ("true" if last else "false"),
+            ",".join(bookings),
+            metadata,
+            frags["enterprise"],
         )
 
     # ----- timeshifts --------------------------------------------------------------------
@@ -474,17 +665,28 @@ class Generator:
                     continue
                 begin, end = local_midnight(tz, day), local_midnight(tz, day + dt.timedelta(days=1))
                 denial = rng.random() < 0.08
-                work = [] if denial else [{"begin": iso(local_epoch(tz, day, 8 * 60)),
-                                           "end": iso(local_epoch(tz, day, 17 * 60))}]
+                work = (
+                    []
+                    if denial
+                    else [{"begin": iso(local_epoch(tz, day, 8 * 60)), "end": iso(local_epoch(tz, day, 17 * 60))}]
+                )
                 created = min(begin, self.now) - rng.randrange(1, 30 * DAY)
                 updated = created if rng.random() < 0.5 else created + rng.randrange(self.now - created + 1)
-                out.append({
-                    "id": self.ids.new(created), "resourceId": r["id"], "resourceExternalId": r["externalId"],
-                    "type": "DENIAL" if denial else "WORKING", "isDenial": denial,
-                    "denialReason": "Holiday" if denial else None,
-                    "from": iso(begin), "to": iso(end),
-                    "workingTimes": work, "bookingTimes": list(work),
-                    "denialTimes": [{"begin": iso(begin), "end": iso(end)}] if denial else [],
-                    "createdAt": iso(created), "updatedAt": iso(updated),
-                })
+                out.append(
+                    {
+                        "id": self.ids.new(created),
+                        "resourceId": r["id"],
+                        "resourceExternalId": r["externalId"],
+                        "type": "DENIAL" if denial else "WORKING",
+                        "isDenial": denial,
+                        "denialReason": "Holiday" if denial else None,
+                        "from": iso(begin),
+                        "to": iso(end),
+                        "workingTimes": work,
+                        "bookingTimes": list(work),
+                        "denialTimes": [{"begin": iso(begin), "end": iso(end)}] if denial else [],
+                        "createdAt": iso(created),
+                        "updatedAt": iso(updated),
+                    }
+                )
         return out

@@ -14,8 +14,17 @@ from .faults import Faults
 from .server import HttpServer, Traffic
 from .store import Store
 
-STREAMS = ("companies", "appointments", "customers", "customer_fields", "services", "resources",
-           "timeshifts", "enterprise_customers", "enterprise_customer_fields")
+STREAMS = (
+    "companies",
+    "appointments",
+    "customers",
+    "customer_fields",
+    "services",
+    "resources",
+    "timeshifts",
+    "enterprise_customers",
+    "enterprise_customer_fields",
+)
 
 
 def _epoch(value):
@@ -39,9 +48,21 @@ class Emulator:
     Emulator(companies=3, appointments_per_company=2000, seed=1, enterprise=True, ...).start()
     """
 
-    def __init__(self, companies=3, appointments_per_company=2000, seed=1, enterprise=True,
-                 customers_per_company=None, now=None, scopes=None, token_lifetime=3600,
-                 max_window_days=31, host="127.0.0.1", port=0, **fault_knobs):
+    def __init__(
+        self,
+        companies=3,
+        appointments_per_company=2000,
+        seed=1,
+        enterprise=True,
+        customers_per_company=None,
+        now=None,
+        scopes=None,
+        token_lifetime=3600,
+        max_window_days=31,
+        host="127.0.0.1",
+        port=0,
+        **fault_knobs,
+    ):
         if not enterprise and companies != 1:
             raise ValueError("a company install covers exactly one company (companies=1)")
         if now is None:
@@ -70,9 +91,14 @@ class Emulator:
 
     # ----- lifecycle ---------------------------------------------------------------------
     def start(self):
-        core = types.SimpleNamespace(api=self._api, traffic=self._traffic, faults=self.faults,
-                                     clock=self._clock, before_data_request=self._before_data_request,
-                                     control=lambda *a: control.handle(self, *a))
+        core = types.SimpleNamespace(
+            api=self._api,
+            traffic=self._traffic,
+            faults=self.faults,
+            clock=self._clock,
+            before_data_request=self._before_data_request,
+            control=lambda *a: control.handle(self, *a),
+        )
         self._http = HttpServer(core, self._host, self._port)
         self._http.start()
         # A test double on loopback serves plain HTTP; Airbyte's QA check for http:// URLs skipped it

@@ -4,21 +4,21 @@ import random
 import threading
 
 KNOBS = {
-    "token_lifetime": 3600,       # seconds an access token lives (emulator clock)
-    "rate_limit": None,           # None or (n_requests, window_seconds), per token, data calls only
-    "fail_requests": None,        # {nth data request (1-based): status code}
-    "random_5xx_rate": 0.0,       # 0..1, seeded RNG
-    "latency_ms": 0,              # added before every response (auth calls included)
-    "drop_connection_on": None,   # {nth data request}: headers + half the body, then the socket closes
-    "malformed_json_on": None,    # {nth data request}: 200 with a truncated JSON body
-    "max_page_size": None,        # None or int: `limit` is clamped to it
-    "legacy_envelope": False,     # list responses are {"data": [...]} only
-    "ignore_page": False,         # always serve page 1 (a server bug clients must survive)
-    "max_window_days": 31,        # longest appointments window, counted inclusively
-    "updated_since_filter": True, # /v1/enterprise-customers honours updated_since (False: ignores it)
+    "token_lifetime": 3600,  # seconds an access token lives (emulator clock)
+    "rate_limit": None,  # None or (n_requests, window_seconds), per token, data calls only
+    "fail_requests": None,  # {nth data request (1-based): status code}
+    "random_5xx_rate": 0.0,  # 0..1, seeded RNG
+    "latency_ms": 0,  # added before every response (auth calls included)
+    "drop_connection_on": None,  # {nth data request}: headers + half the body, then the socket closes
+    "malformed_json_on": None,  # {nth data request}: 200 with a truncated JSON body
+    "max_page_size": None,  # None or int: `limit` is clamped to it
+    "legacy_envelope": False,  # list responses are {"data": [...]} only
+    "ignore_page": False,  # always serve page 1 (a server bug clients must survive)
+    "max_window_days": 31,  # longest appointments window, counted inclusively
+    "updated_since_filter": True,  # /v1/enterprise-customers honours updated_since (False: ignores it)
     "forbidden_companies": None,  # company ids the app lost access to: their calls get 403
-    "token_forms": "both",        # which `authorization` forms a data call may use: raw, bearer or both
-    "error_shape": "nested",      # error bodies: nested {status, error: {code, message}} or flat (the reference's)
+    "token_forms": "both",  # which `authorization` forms a data call may use: raw, bearer or both
+    "error_shape": "nested",  # error bodies: nested {status, error: {code, message}} or flat (the reference's)
     "customer_values_key": "fields",  # customers' custom-field values under "fields" or "customfields"
 }
 

@@ -38,15 +38,23 @@ def main():
     a = p.parse_args()
     rss0 = rss_mb()
     t0 = time.perf_counter()
-    emu = Emulator(companies=a.companies, appointments_per_company=a.appointments_per_company, seed=1,
-                   now=dt.datetime(2025, 3, 20, 12, tzinfo=dt.timezone.utc))
+    emu = Emulator(
+        companies=a.companies,
+        appointments_per_company=a.appointments_per_company,
+        seed=1,
+        now=dt.datetime(2025, 3, 20, 12, tzinfo=dt.timezone.utc),
+    )
     gen = time.perf_counter() - t0
     rss = rss_mb()
     emu.start()
     u = urlsplit(emu.base_url)
     conn = http.client.HTTPConnection(u.hostname, u.port)
-    conn.request("POST", "/v1/auth/token", json.dumps({"appid": emu.app_id, "appsecret": emu.app_secret}),
-                 {"content-type": "application/json"})
+    conn.request(
+        "POST",
+        "/v1/auth/token",
+        json.dumps({"appid": emu.app_id, "appsecret": emu.app_secret}),
+        {"content-type": "application/json"},
+    )
     token = json.loads(conn.getresponse().read())["accessToken"]
     records = nbytes = requests_ = 0
     t0 = time.perf_counter()
@@ -58,12 +66,16 @@ def main():
                 to = frm + dt.timedelta(days=30)
                 page = 1
                 while True:
-                    conn.request("GET", "/v1/appointments?from_date=%s&to_date=%s&timezone=UTC&page=%d&limit=%d"
-                                 % (frm, to, page, a.limit), headers={"authorization": token, "company-id": cid})
+                    conn.request(
+                        "GET",
+                        "/v1/appointments?from_date=%s&to_date=%s&timezone=UTC&page=%d&limit=%d"
+                        % (frm, to, page, a.limit),
+                        headers={"authorization": token, "company-id": cid},
+                    )
                     body = conn.getresponse().read()
                     requests_ += 1
                     nbytes += len(body)
-                    tail = json.loads(b"{" + body[body.rindex(b',"total"') + 1:])
+                    tail = json.loads(b"{" + body[body.rindex(b',"total"') + 1 :])
                     n = min(a.limit, tail["total"] - (page - 1) * a.limit)
                     records += max(0, n)
                     if page >= tail["meta"]["totalPages"]:
@@ -73,10 +85,15 @@ def main():
     el = time.perf_counter() - t0
     emu.stop()
     out = {
-        "appointments": a.companies * a.appointments_per_company, "generation_s": round(gen, 1),
-        "rss_mb_after_generation": round(rss, 0), "rss_mb_delta": round(rss - rss0, 0),
-        "requests": requests_, "records": records, "seconds": round(el, 1),
-        "records_per_s": round(records / el), "mb_per_s": round(nbytes / el / 1e6, 1),
+        "appointments": a.companies * a.appointments_per_company,
+        "generation_s": round(gen, 1),
+        "rss_mb_after_generation": round(rss, 0),
+        "rss_mb_delta": round(rss - rss0, 0),
+        "requests": requests_,
+        "records": records,
+        "seconds": round(el, 1),
+        "records_per_s": round(records / el),
+        "mb_per_s": round(nbytes / el / 1e6, 1),
         "avg_page_kb": round(nbytes / max(1, requests_) / 1024, 1),
         "avg_record_bytes": round(nbytes / max(1, records)),
     }

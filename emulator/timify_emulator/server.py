@@ -44,8 +44,15 @@ class Traffic:
         self._reset_counts()
 
     def _reset_counts(self):
-        self.counts = {"requests": 0, "logins": 0, "login_failures": 0, "refreshes": 0,
-                       "refresh_failures": 0, "data_requests": 0, "by_status": {}}
+        self.counts = {
+            "requests": 0,
+            "logins": 0,
+            "login_failures": 0,
+            "refreshes": 0,
+            "refresh_failures": 0,
+            "data_requests": 0,
+            "by_status": {},
+        }
 
     def next_data_request(self):
         with self._lock:
@@ -122,8 +129,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def date_time_string(self, timestamp=None):
         """The `Date` header on the emulator's clock (TIMIFY's clock), which tests set and advance."""
-        return email.utils.formatdate(self.server.core.clock.time() if timestamp is None else timestamp,
-                                      usegmt=True)
+        return email.utils.formatdate(self.server.core.clock.time() if timestamp is None else timestamp, usegmt=True)
 
     def _serve(self):
         core = self.server.core
@@ -156,8 +162,15 @@ class _Handler(BaseHTTPRequestHandler):
             if forced is not None:
                 status, out, extra = fault_response(forced, faults.error_shape)
             else:
-                core.before_data_request({"method": self.command, "path": path, "query": dict(query),
-                                          "company_id": headers.get("company-id"), "n": n})
+                core.before_data_request(
+                    {
+                        "method": self.command,
+                        "path": path,
+                        "query": dict(query),
+                        "company_id": headers.get("company-id"),
+                        "n": n,
+                    }
+                )
                 status, out, extra = core.api.handle(req)
             if n in (faults.drop_connection_on or ()):
                 mode = "dropped"
@@ -170,12 +183,20 @@ class _Handler(BaseHTTPRequestHandler):
         _, scheme = bearer(headers)
         extra = dict(extra)
         items = extra.pop(ITEMS, None)
-        core.traffic.record({
-            "method": self.command, "path": path,
-            "query": {k: ("<redacted>" if any(r in k.lower() for r in REDACT) else v) for k, v in query.items()},
-            "company_id": headers.get("company-id"), "status": status, "auth": scheme,
-            "fault": mode, "items": items, "time": t0, "duration_ms": round((time.time() - t0) * 1000, 3),
-        })
+        core.traffic.record(
+            {
+                "method": self.command,
+                "path": path,
+                "query": {k: ("<redacted>" if any(r in k.lower() for r in REDACT) else v) for k, v in query.items()},
+                "company_id": headers.get("company-id"),
+                "status": status,
+                "auth": scheme,
+                "fault": mode,
+                "items": items,
+                "time": t0,
+                "duration_ms": round((time.time() - t0) * 1000, 3),
+            }
+        )
         self._send(status, out, extra, mode)
 
     def _send(self, status, body, headers, mode=None):
@@ -223,8 +244,9 @@ class HttpServer:
         self._thread = None
 
     def start(self):
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name="timify-emulator", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="timify-emulator", daemon=True
+        )
         self._thread.start()
 
     def stop(self):

@@ -152,10 +152,13 @@ class Store:
         # An enterprise has customer field definitions of its own (/v1/enterprise-customers/customfields).
         self.enterprise_field_list = (
             g.field_definitions(int(parse_iso(company_records[0]["createdAt"])) - 3600, g.enterprise_field_specs())
-            if g.enterprise else [])
+            if g.enterprise
+            else []
+        )
         self.enterprise_customer_fields = Table(self.enterprise_field_list)
         self.enterprise_customers = Table(
-            g.enterprise_customers(self.company_ids, self.enterprise_field_list) if g.enterprise else [])
+            g.enterprise_customers(self.company_ids, self.enterprise_field_list) if g.enterprise else []
+        )
 
     def _generate_company(self, idx):
         """Generate company number `idx` with its whole history, created 800 days before `now`."""
@@ -188,8 +191,13 @@ class Store:
     # ----- helpers for truth() -----------------------------------------------------------
     def table(self, stream, company_id):
         c = self.companies[company_id]
-        return {"customers": c.customers, "customer_fields": c.customer_fields, "services": c.services,
-                "resources": c.resources, "timeshifts": c.timeshifts}[stream]
+        return {
+            "customers": c.customers,
+            "customer_fields": c.customer_fields,
+            "services": c.services,
+            "resources": c.resources,
+            "timeshifts": c.timeshifts,
+        }[stream]
 
     def truth_company(self, stream, company_id, filters):
         with self.lock:
@@ -198,16 +206,19 @@ class Store:
                 frm, to = filters.get("from_date"), filters.get("to_date")
                 lo = hi = None
                 if frm or to:
-                    lo = _day_epoch(frm) if frm else -(2 ** 62)
-                    hi = _day_epoch(to) + DAY if to else 2 ** 62
+                    lo = _day_epoch(frm) if frm else -(2**62)
+                    hi = _day_epoch(to) + DAY if to else 2**62
                 keys, i, j = c.appointments.select(lo, hi, filters.get("ids"), filters.get("customer_id"))
                 bodies = [c.appointments.rows[k[1]][0] for k in keys[i:j]]
             elif stream == "timeshifts":
                 frm, to = filters.get("from"), filters.get("to")
-                lo = _day_epoch(frm) if frm else -(2 ** 62)
-                hi = _day_epoch(to) + DAY if to else 2 ** 62
-                bodies = [c.timeshifts.rows[k[1]] for k in c.timeshifts.order
-                          if c.shift_span[k[1]][0] < hi and c.shift_span[k[1]][1] > lo]
+                lo = _day_epoch(frm) if frm else -(2**62)
+                hi = _day_epoch(to) + DAY if to else 2**62
+                bodies = [
+                    c.timeshifts.rows[k[1]]
+                    for k in c.timeshifts.order
+                    if c.shift_span[k[1]][0] < hi and c.shift_span[k[1]][1] > lo
+                ]
             elif stream == "companies":
                 bodies = [self.company_table.rows[company_id]]
             else:
@@ -224,8 +235,20 @@ class Store:
             if c.customers.order:
                 cust = g.customer_fragment(c.customers.get(c.customers.order[rng.randrange(len(c.customers.order))][1]))
             aid = g.ids.new(clock)
-            rec = json.loads(g.appointment_json(rng, aid, start, clock, clock, rng.choice(frags["resources"]),
-                                                rng.choice(frags["services"]), cust, frags, recurring=False))
+            rec = json.loads(
+                g.appointment_json(
+                    rng,
+                    aid,
+                    start,
+                    clock,
+                    clock,
+                    rng.choice(frags["resources"]),
+                    rng.choice(frags["services"]),
+                    cust,
+                    frags,
+                    recurring=False,
+                )
+            )
             rec.update(fields)
             rec["id"] = aid
             _restamp(rec, clock)
@@ -246,7 +269,11 @@ class Store:
                 start = parse_iso(rec["startDate"])
                 rec["date"] = utc_day(start) + "Z"
             _restamp(rec, stamp if stamp is not None else clock)
-            rec["updatedBy"], rec["updatedByUserId"], rec["updatedByScope"] = "TIMIFY API", "000000000000000000000000", "APP"
+            rec["updatedBy"], rec["updatedByUserId"], rec["updatedByScope"] = (
+                "TIMIFY API",
+                "000000000000000000000000",
+                "APP",
+            )
             c.appointments.put(rec)
             return rec
 
@@ -283,8 +310,9 @@ class Store:
     def update_customer(self, company_id, customer_id, clock, changes, stamp=None):
         with self.lock:
             table = self.companies[company_id].customers
-            return _update_customer(table, customer_id, "customer %s in company %s" % (customer_id, company_id),
-                                    clock, changes, stamp)
+            return _update_customer(
+                table, customer_id, "customer %s in company %s" % (customer_id, company_id), clock, changes, stamp
+            )
 
     def create_enterprise_customer(self, clock, fields):
         g = self.generator
@@ -299,8 +327,9 @@ class Store:
 
     def update_enterprise_customer(self, customer_id, clock, changes, stamp=None):
         with self.lock:
-            return _update_customer(self.enterprise_customers, customer_id, "enterprise customer %s" % customer_id,
-                                    clock, changes, stamp)
+            return _update_customer(
+                self.enterprise_customers, customer_id, "enterprise customer %s" % customer_id, clock, changes, stamp
+            )
 
     def delete_enterprise_customer(self, customer_id):
         with self.lock:
@@ -339,4 +368,5 @@ def _restamp(rec, clock):
 def _day_epoch(day):
     import calendar
     import time
+
     return calendar.timegm(time.strptime(day, "%Y-%m-%d"))
