@@ -284,7 +284,8 @@ def windows_report(results):
         "%d ms per request, page size %d. Minimum = pages of the widest window the server accepts + "
         "companies + login; ideal = minimum x latency / num_workers." % (w["latency_ms"], w["page_size"]),
         "",
-        "| account | companies | appointments | server window | requests (min) | refused | sync wall s | ideal s | x ideal | records |",
+        "| account | companies | appointments | server window | requests (min) | refused | sync wall s | ideal s "
+        "| x ideal | records |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in w["rows"]:

@@ -88,7 +88,7 @@ class Connector:
         except subprocess.TimeoutExpired:
             self.kill()
             self.proc.wait()
-            raise AssertionError(f"source-timify did not end within {timeout} s")
+            raise AssertionError(f"source-timify did not end within {timeout} s") from None
         for reader in self._readers:
             reader.join(timeout=30)
         self.seconds = time.monotonic() - self.started

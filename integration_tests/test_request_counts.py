@@ -58,7 +58,7 @@ def read_counts(emu, config, streams):
 def companies_pages(counted: Counter) -> Counter:
     """How often each page of the companies list was asked for."""
     pages: Counter = Counter()
-    for (method, path, _, query), n in counted.items():
+    for (_method, path, _, query), n in counted.items():
         if path == "/v1/companies":
             pages[dict(query)["page"]] += n
     return pages

@@ -85,7 +85,7 @@ def stream_schema(records, extra=None, company_scoped=True, declared=None):
 
 
 S = {"type": ["string", "null"]}
-I = {"type": ["integer", "null"]}
+INT = {"type": ["integer", "null"]}
 N = {"type": ["number", "null"]}
 B = {"type": ["boolean", "null"]}
 DT = {"type": ["string", "null"], "format": "date-time"}
@@ -114,7 +114,7 @@ DECLARED = {
         "service": obj(id=S, externalId=S, name=S),
         # [] in every sample: the booking's customers, and its custom-field values ({id, value},
         # values written as strings, as customers' `customfields` are written, section 5).
-        "customers": array(obj(id=S, externalId=S, fullName=S, email=S, participantsCount=I)),
+        "customers": array(obj(id=S, externalId=S, fullName=S, email=S, participantsCount=INT)),
         "customfields": array(obj(id=S, value=S)),
     },
     # As appointments' price.
@@ -126,10 +126,13 @@ DECLARED = {
 
 def build_schemas(samples):
     """Every stream's schema, from the samples in `samples` and the API contract."""
-    load = lambda pattern: [json.load(open(p)) for p in sorted(glob.glob(str(samples / pattern)))]
+
+    def load(pattern):
+        return [json.loads(Path(p).read_text()) for p in sorted(glob.glob(str(samples / pattern)))]
+
     appointments = [a["data"] for a in load("*/appointments/*.json")]
     companies = [c for b in load("*/booker-company.json") for c in b["data"]["companies"]]
-    dt, s, i = DT, S, I
+    dt, s, i = DT, S, INT
     company_records = [{k: v for k, v in c.items() if not isinstance(v, list)} for c in companies]
     interval = array(obj(begin=dt, end=dt))
     schemas = {
@@ -233,7 +236,9 @@ def build_schemas(samples):
     for stream in ("customers",):
         values = schemas[stream]["properties"]["fields"]
         values["items"]["properties"]["value"] = {
-            "description": "The value, typed by the field's definition in customer_fields (text, boolean, number, list)."
+            "description": (
+                "The value, typed by the field's definition in customer_fields (text, boolean, number, list)."
+            )
         }
         values["description"] = (
             "The customer's custom-field values as TIMIFY sends them ({id, value}); each also "

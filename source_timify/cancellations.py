@@ -108,7 +108,7 @@ def decode_ids(encoded: str) -> List[str]:
     stamps = [varint() for _ in range(count)]
     steps = [varint() for _ in range(count)]
     ids, previous_middle, stamp, counter = [], None, 0, 0
-    for middle, stamp_step, counter_step in zip(middles, stamps, steps):
+    for middle, stamp_step, counter_step in zip(middles, stamps, steps, strict=True):
         if middle != previous_middle:
             previous_middle, stamp, counter = middle, 0, 0
         stamp, counter = stamp + stamp_step, counter + counter_step

@@ -22,12 +22,24 @@ from source_timify.timify import APP_OVERVIEW
 HINTS = {
     "app_id": f"copy the App ID from the {APP_OVERVIEW}.",
     "app_secret": f"copy the App Secret from the {APP_OVERVIEW}.",
-    "start_date": "use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, e.g. 2024-01-01, or leave it empty to start at each company's creation date.",
+    "start_date": (
+        "use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, e.g. 2024-01-01, or leave it empty to start at each company's "
+        "creation date."
+    ),
     "subdomain": "use only the part before .timify.com, e.g. api.",
-    "company_ids": "list 24-character hexadecimal TIMIFY company ids, e.g. 5f1b2c3d4e5f6a7b8c9d0e1f, or leave the list empty for every company the app can access.",
-    "enterprise_id": "use the 24-character hexadecimal id of the enterprise the app is installed on, or leave it empty for a company install.",
+    "company_ids": (
+        "list 24-character hexadecimal TIMIFY company ids, e.g. 5f1b2c3d4e5f6a7b8c9d0e1f, or leave the list empty "
+        "for every company the app can access."
+    ),
+    "enterprise_id": (
+        "use the 24-character hexadecimal id of the enterprise the app is installed on, or leave it empty for a "
+        "company install."
+    ),
     "lookahead_days": "use a whole number of days from {minimum} to {maximum}.",
-    "base_url": "use an https:// URL, or http://localhost / http://127.0.0.1 for a local test server, or leave it empty.",  # ignore-https-check
+    "base_url": (
+        "use an https:// URL, or http://localhost / http://127.0.0.1 for a local test server, "  # ignore-https-check
+        "or leave it empty."
+    ),
     "page_size": "use a whole number from {minimum} to {maximum}.",
     "num_workers": "use a whole number from {minimum} to {maximum}.",
     "include_booking_secrets": "use true to sync the booking secrets, or false (the default) to leave them out.",

@@ -100,7 +100,7 @@ class ScopeProbe:
         wanted = [scope for scope in self._probes if scope in set(scopes)]
         scoped = [scope for scope in wanted if self.company_scoped(scope)]
         try:
-            self._auth.token  # log in once, before the requests run in parallel
+            _ = self._auth.token  # log in once, before the requests run in parallel
         except AirbyteTracedException as error:
             if error.failure_type == FailureType.config_error:
                 raise
@@ -120,7 +120,9 @@ class ScopeProbe:
         if others:
             workers = max(1, min(len(others), int(self._config.get("num_workers") or 8)))
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scope-probe") as pool:
-                for scope, (answer, _) in zip(others, pool.map(lambda scope: self._ask(scope, company_id), others)):
+                for scope, (answer, _) in zip(
+                    others, pool.map(lambda scope: self._ask(scope, company_id), others), strict=True
+                ):
                     answers[scope] = answer
         return {scope: answers[scope] for scope in wanted if scope in answers}
 
@@ -209,7 +211,8 @@ def readable_streams(
         effect = "discover keeps them" if command == "discover" else "they are not checked"
         logger.warning(
             f"Could not ask TIMIFY whether this app has the {scope} scope for {_names(streams)} "
-            f"({answers[scope].detail}), so {effect}; if the app lacks it, their sync fails with an error naming the scope."
+            f"({answers[scope].detail}), so {effect}; if the app lacks it, their sync fails with an error naming "
+            "the scope."
         )
     if not blocked and not unknown:
         logger.info(f"This TIMIFY app has every scope its streams need: {', '.join(sorted(set(answers)))}.")

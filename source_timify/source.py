@@ -171,7 +171,7 @@ def log_in_or_fail(config: Mapping[str, Any], session: TimifySession) -> None:
     once. A transient login failure is left to the streams, which retry it as before.
     """
     try:
-        TimifyAuthenticator(config=config, parameters={}, session=session).token
+        _ = TimifyAuthenticator(config=config, parameters={}, session=session).token
     except AirbyteTracedException as error:
         if error.failure_type == FailureType.config_error:
             raise

@@ -38,7 +38,7 @@ def test_windows_cover_the_range_without_gap_or_overlap(config):
     start = date.fromisoformat(config["start_date"][:10]) if "start_date" in config else TODAY - timedelta(days=730)
     end = TODAY + timedelta(days=config.get("lookahead_days", 365))
     assert result[0][0] == start and result[-1][1] == end
-    for (from_date, to_date), (next_from, _) in zip(result, result[1:]):
+    for (_from_date, to_date), (next_from, _) in zip(result, result[1:], strict=False):
         assert next_from == to_date + timedelta(days=1)
     for from_date, to_date in result:
         assert (to_date - from_date).days + 1 in range(1, 32)  # TIMIFY's limit, counted inclusively

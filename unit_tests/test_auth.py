@@ -80,7 +80,10 @@ def _serve_everything(mocker, tokens, appointments_today=()):
     """An enterprise of one company (A) with `appointments_today` today and nothing else."""
     guarded = tokens.guarded
     mocker.get(f"{BASE}/v1/companies?enterprise_id={ENTERPRISE}", json=guarded(page([company(COMPANY_A)])))
-    dated = lambda request: request.qs.get("from_date", [""])[0] <= TODAY <= request.qs.get("to_date", [""])[0]
+
+    def dated(request):
+        return request.qs.get("from_date", [""])[0] <= TODAY <= request.qs.get("to_date", [""])[0]
+
     mocker.get(f"{BASE}/v1/appointments", json=guarded(page(list(appointments_today))), additional_matcher=dated)
     mocker.get(f"{BASE}/v1/appointments", json=guarded(page([])), additional_matcher=lambda request: not dated(request))
     for path in (
@@ -241,7 +244,7 @@ def _closed_port() -> int:
 
 def _login_failure(config):
     try:
-        TimifyAuthenticator(config=config, parameters={}, session=TimifySession()).token
+        _ = TimifyAuthenticator(config=config, parameters={}, session=TimifySession()).token
     except Exception as failure:
         return failure
     raise AssertionError("the login succeeded")

@@ -63,7 +63,7 @@ def test_every_declared_dependency_is_in_the_lock_at_a_version_it_allows():
     declared = {**project["dependencies"], **project["group"]["dev"]["dependencies"]}
     declared.pop("python")
     locked = _lock()
-    for name, constraint in declared.items():
+    for name, _constraint in declared.items():
         assert _normal(name) in locked, f"{name} is declared in pyproject.toml but not in poetry.lock: run `make lock`"
     assert locked["airbyte-cdk"]["version"] == declared["airbyte-cdk"]
 

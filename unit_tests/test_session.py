@@ -51,7 +51,7 @@ def test_within_one_session_a_refusal_holds_only_for_the_refused_secret():
         wrong = TimifyAuthenticator(config=make_config(app_secret="not-the-secret"), parameters={}, session=session)
         for _ in range(2):  # refused once, then remembered: no second login with the same secret
             try:
-                wrong.token
+                _ = wrong.token
             except Exception as refused:
                 assert "App Secret" in str(refused)
         right = TimifyAuthenticator(config=make_config(), parameters={}, session=session)
@@ -87,7 +87,7 @@ def test_a_second_read_on_the_same_source_logs_in_and_starts_its_own_sync():
         )
         for expected in ("2026-12-01", "2026-12-02"):
             session.start_sync()
-            TimifyAuthenticator(config=config, parameters={}, session=session).token
+            _ = TimifyAuthenticator(config=config, parameters={}, session=session).token
             assert session.clock.sync_start() is not None
             from source_timify.timify import iso_seconds
 

@@ -55,7 +55,8 @@ def session():
     return TimifySession()
 
 
-def client(session, retries=Retries(), **kwargs):
+def client(session, retries=None, **kwargs):
+    retries = Retries() if retries is None else retries
     authenticator = TimifyAuthenticator(config=make_config(), parameters={}, session=session)
     return TimifyClient(session, authenticator, retries, **kwargs)
 
@@ -246,12 +247,12 @@ def test_an_outage_shorter_than_the_cutoff_is_retried(api, session, no_backoff_s
 
 def test_the_login_reads_the_outage_clock_but_never_moves_it(api, session):
     api.mocker.post(f"{BASE}/v1/auth/token", [{"status_code": 503, "text": ""}, {"json": login()}])
-    TimifyAuthenticator(config=make_config(), parameters={}, session=session).token
+    _ = TimifyAuthenticator(config=make_config(), parameters={}, session=session).token
     assert session.outage.since is None  # its 503 started no clock
     session.outage.since = started = time.monotonic() - 10
     session.tokens.issued.clear()
     api.mocker.post(f"{BASE}/v1/auth/token", json=login("access-token-0002"))
-    TimifyAuthenticator(config=make_config(), parameters={}, session=session).token
+    _ = TimifyAuthenticator(config=make_config(), parameters={}, session=session).token
     assert session.outage.since == started  # and its success stopped none
 
 
@@ -259,7 +260,7 @@ def test_a_login_past_the_cutoff_fails_at_once_with_its_own_message(api, session
     session.outage.since = time.monotonic() - 1000
     failing = api.mocker.post(f"{BASE}/v1/auth/token", status_code=503, text="")
     with pytest.raises(AirbyteTracedException) as raised:
-        TimifyAuthenticator(config=make_config(), parameters={}, session=session).token
+        _ = TimifyAuthenticator(config=make_config(), parameters={}, session=session).token
     assert failing.call_count == 1 and no_backoff_sleep == []
     assert raised.value.message == "TIMIFY's login failed with HTTP 503; try again later."
     assert raised.value.failure_type == FailureType.transient_error
@@ -269,7 +270,7 @@ def test_a_login_that_reaches_no_host_past_the_cutoff_still_says_so(api, session
     session.outage.since = time.monotonic() - 1000
     api.mocker.post(f"{BASE}/v1/auth/token", exc=requests.exceptions.ConnectTimeout("connect timed out"))
     with pytest.raises(AirbyteTracedException) as raised:
-        TimifyAuthenticator(config=make_config(), parameters={}, session=session).token
+        _ = TimifyAuthenticator(config=make_config(), parameters={}, session=session).token
     assert raised.value.message.startswith("Could not reach TIMIFY at api.timify.com")
     assert raised.value.failure_type == FailureType.config_error
 

@@ -67,7 +67,7 @@ def _window_requests(mocker, company_id: str) -> List[Tuple[str, str]]:
 def _assert_cover_the_range(requested: List[Tuple[str, str]], limit_days: int) -> None:
     spans = sorted((date.fromisoformat(a), date.fromisoformat(b)) for a, b in requested)
     assert spans[0][0].isoformat() == _windows(365)[0][0] and spans[-1][1].isoformat() == _windows(365)[-1][1]
-    for (_, to_date), (next_from, _) in zip(spans, spans[1:]):
+    for (_, to_date), (next_from, _) in zip(spans, spans[1:], strict=False):
         assert next_from == to_date + timedelta(days=1)  # no gap, no overlap
     assert all((b - a).days + 1 <= limit_days for a, b in spans)
 

@@ -185,7 +185,7 @@ def test_generated_appointments_are_shaped_like_the_samples(emu):
 
 
 def test_chained_events_reference_real_appointments(emu):
-    for cid, recs in emu.truth_by_company("appointments").items():
+    for _cid, recs in emu.truth_by_company("appointments").items():
         by_id = {r["id"]: r for r in recs}
         for rec in recs:
             for ev in rec["chainedEvents"]:

@@ -33,14 +33,14 @@ def test_rate_limit_window_reopens_after_retry_after(emu, api):
 
 
 def test_fail_requests_fails_exactly_the_nth_data_requests(emu, api):
-    api.token  # the login is not a data request
+    _ = api.token  # the login is not a data request
     emu.faults.fail_requests = {2: 503, 4: 500}
     codes = [_cust(api, emu).status_code for _ in range(5)]
     assert codes == [200, 503, 200, 500, 200]
 
 
 def test_injected_5xx_bodies_vary_json_html_and_empty(emu, api):
-    api.token
+    _ = api.token
     emu.faults.fail_requests = {1: 500, 2: 502, 3: 503}
     r500, r502, r503 = (_cust(api, emu) for _ in range(3))
     assert r500.json()["error"]["code"] == "INTERNAL"
@@ -49,7 +49,7 @@ def test_injected_5xx_bodies_vary_json_html_and_empty(emu, api):
 
 
 def test_random_5xx_rate_is_seeded_and_roughly_honoured(emu, api):
-    api.token
+    _ = api.token
     emu.faults.random_5xx_rate = 0.5
     codes = [_cust(api, emu, limit=1).status_code for _ in range(60)]
     fails = [c for c in codes if c >= 500]
@@ -59,7 +59,7 @@ def test_random_5xx_rate_is_seeded_and_roughly_honoured(emu, api):
 
 
 def test_latency_is_added_to_every_request(emu, api):
-    api.token
+    _ = api.token
     emu.faults.latency_ms = 150
     t0 = time.monotonic()
     assert _cust(api, emu, limit=1).status_code == 200
@@ -67,7 +67,7 @@ def test_latency_is_added_to_every_request(emu, api):
 
 
 def test_dropped_connection_truncates_the_body_and_closes(emu, api):
-    api.token
+    _ = api.token
     emu.faults.drop_connection_on = {1}
     with pytest.raises(requests.exceptions.RequestException):
         _cust(api, emu)
@@ -76,7 +76,7 @@ def test_dropped_connection_truncates_the_body_and_closes(emu, api):
 
 
 def test_malformed_json_on_nth_request(emu, api):
-    api.token
+    _ = api.token
     emu.faults.malformed_json_on = {2}
     assert _cust(api, emu).status_code == 200
     r = _cust(api, emu)

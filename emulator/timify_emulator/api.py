@@ -114,7 +114,7 @@ class Api:
         try:
             body = json.loads(req.body or b"")
         except ValueError:
-            raise ApiError(400, "BAD_REQUEST", "The body must be a JSON object")
+            raise ApiError(400, "BAD_REQUEST", "The body must be a JSON object") from None
         if not isinstance(body, dict):
             raise ApiError(400, "BAD_REQUEST", "The body must be a JSON object")
         try:
@@ -127,7 +127,7 @@ class Api:
                     raise ApiError(400, "BAD_REQUEST", "The body must carry the key refreshtoken")
                 pair = self.auth.refresh(body["refreshtoken"])
         except AuthError as e:
-            raise ApiError(401, e.code, e.message)
+            raise ApiError(401, e.code, e.message) from None
         return 200, json.dumps(pair).encode(), JSON
 
     # ----- data --------------------------------------------------------------------------
@@ -158,7 +158,7 @@ class Api:
         try:
             self.auth.check(token)
         except AuthError as e:
-            raise ApiError(401, e.code, e.message)
+            raise ApiError(401, e.code, e.message) from None
         self._rate_limit(token)
         if scope not in self.scopes:
             raise ApiError(403, "FORBIDDEN", "The app is not granted the %s scope" % scope)
@@ -283,7 +283,7 @@ class Api:
             try:
                 tz = ZoneInfo(name)
             except Exception:
-                raise ApiError(400, "BAD_REQUEST", "Unknown time zone %r (expected an IANA name)" % name)
+                raise ApiError(400, "BAD_REQUEST", "Unknown time zone %r (expected an IANA name)" % name) from None
             self._zones[name] = tz
         return tz
 
@@ -295,7 +295,7 @@ class Api:
         try:
             return dt.date.fromisoformat(raw)
         except ValueError:
-            raise ApiError(400, "BAD_REQUEST", "%s is not a valid date: %r" % (name, raw))
+            raise ApiError(400, "BAD_REQUEST", "%s is not a valid date: %r" % (name, raw)) from None
 
     def _appointments(self, q, company):
         page, limit = self._paging(q)
