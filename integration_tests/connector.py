@@ -189,7 +189,8 @@ def with_custom_field_columns(records: List[dict], definitions: Dict[str, List[d
     columns, and the number of values that did not fit, per column."""
     columns = {company: expected_columns(defs) for company, defs in definitions.items()}
     types = expected_column_types(list(columns.values()))
-    out, unfit = [], {}
+    out: list = []
+    unfit: dict = {}
     for record in records:
         record = dict(record)
         values = {v["id"]: v["value"] for v in record.get("fields") or record.get("customfields") or []}

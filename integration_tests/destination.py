@@ -15,7 +15,7 @@ class Destination:
     def __init__(self) -> None:
         self.tables: Dict[str, Dict[tuple, dict]] = {name: {} for name in STREAMS}
         self.state: Optional[List[dict]] = None
-        self.runs = []
+        self.runs: list = []
 
     def sync(self, config: dict, streams: Iterable[str] = STREAMS, expect_success: bool = True):
         run = run_connector("read", config, list(streams), state=self.state)

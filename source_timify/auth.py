@@ -5,7 +5,7 @@ import email.utils
 import logging
 import time
 from dataclasses import InitVar, dataclass
-from typing import Any, Mapping, Optional, Union
+from typing import Any, Mapping, Optional, Union, cast
 from urllib.parse import urlsplit
 
 import requests
@@ -76,7 +76,8 @@ class TimifyAuthenticator(DeclarativeAuthenticator):
     # a wrong `base_url` fails `check` within about 2 s (10 s for a host that never answers).
     connect_attempts: Union[int, str] = 3
     connect_timeout_seconds: Union[int, str] = 3
-    session: Optional[TimifySession] = None
+    # Set in __post_init__ from the config (session_of) unless given.
+    session: TimifySession = None  # type: ignore[assignment]
 
     def __post_init__(self, parameters: Mapping[str, Any]) -> None:
         self._host = base_url(self.config)
@@ -150,7 +151,7 @@ class TimifyAuthenticator(DeclarativeAuthenticator):
             return self._exchange()
         except AirbyteTracedException as error:
             if error.failure_type == FailureType.config_error:
-                refusals[self._key] = error.message
+                refusals[self._key] = cast(str, error.message)  # a config error always has its sentence
             raise
 
     def _exchange(self) -> str:

@@ -63,7 +63,8 @@ def _varint(value: int, out: bytearray) -> None:
 
 
 def encode_ids(ids: Iterable[str]) -> str:
-    hex_ids, other = set(), set()
+    hex_ids: Set[str] = set()
+    other: Set[str] = set()
     for value in ids:
         (hex_ids if len(value) == 24 and _is_hex(value) else other).add(value)
     binary = sorted((bytes.fromhex(value) for value in hex_ids), key=lambda raw: (raw[4:9], raw[:4], raw[9:]))

@@ -14,7 +14,7 @@ the catalog reads the list itself, so a sync lists the companies exactly once, o
 """
 
 from dataclasses import InitVar, dataclass
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any, Iterable, Mapping, Optional, Union
 
 from airbyte_cdk.sources.declarative.partition_routers.partition_router import PartitionRouter
 from airbyte_cdk.sources.types import Config, StreamSlice, StreamState
@@ -33,7 +33,8 @@ class CompanyPartitions(PartitionRouter):
     config: Config
     parameters: InitVar[Mapping[str, Any]]
     companies: PartitionRouter
-    session: Optional[TimifySession] = None  # the config's (session_of) unless given
+    # The config's (session_of) unless given.
+    session: TimifySession = None  # type: ignore[assignment]
 
     def stream_slices(self) -> Iterable[StreamSlice]:
         session = self.session or session_of(self.config)
@@ -46,7 +47,7 @@ class CompanyPartitions(PartitionRouter):
     def get_request_headers(self, *args: Any, **kwargs: Any) -> Mapping[str, Any]:
         return self.companies.get_request_headers(*args, **kwargs)
 
-    def get_request_body_data(self, *args: Any, **kwargs: Any) -> Mapping[str, Any]:
+    def get_request_body_data(self, *args: Any, **kwargs: Any) -> Union[Mapping[str, Any], str]:
         return self.companies.get_request_body_data(*args, **kwargs)
 
     def get_request_body_json(self, *args: Any, **kwargs: Any) -> Mapping[str, Any]:

@@ -28,7 +28,9 @@ class OutageCutoff(DefaultErrorHandler):
     """
 
     outage_seconds: Union[int, str] = 120
-    session: Optional[TimifySession] = None  # the source's: the outage clock is shared by its workers
+    # The source's (the outage clock is shared by its workers): set in __post_init__ from the config
+    # (session_of) unless given.
+    session: TimifySession = None  # type: ignore[assignment]
 
     def __post_init__(self, parameters: Mapping[str, Any]) -> None:
         super().__post_init__(parameters)

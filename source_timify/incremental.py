@@ -23,7 +23,7 @@ import threading
 import time
 from dataclasses import InitVar, dataclass
 from datetime import datetime, timezone
-from typing import Any, Dict, Iterable, Mapping, MutableMapping, Optional, Tuple, Union
+from typing import Any, Dict, Iterable, Mapping, MutableMapping, Optional, Tuple, Union, cast
 
 from airbyte_cdk.sources.connector_state_manager import ConnectorStateManager
 from airbyte_cdk.sources.declarative.migrations.state_migration import StateMigration
@@ -59,7 +59,7 @@ ENTRY_FROM_DATE = "from_date"
 ENTRY_TO_DATE = "to_date"
 
 
-def _epoch(text: str) -> Optional[float]:
+def _epoch(text: Any) -> Optional[float]:
     try:
         return datetime.strptime(text, ISO_SECONDS).replace(tzinfo=timezone.utc).timestamp()
     except (TypeError, ValueError):
@@ -195,7 +195,7 @@ class CompanyCursor(Cursor):
         pass  # the cursor is the sync's start, not the latest updatedAt seen
 
     def close_partition(self, partition: Partition) -> None:
-        stream_slice = partition.to_slice()
+        stream_slice = cast(StreamSlice, partition.to_slice())  # every partition of ours has its slice
         company = self._company_of(stream_slice)
         if self._upcoming is not None:  # before the count: the company's completion needs it
             self._upcoming.partition_read(company, seen_of(stream_slice))

@@ -164,7 +164,8 @@ class PageGuard(RecordExtractor):
     config: Config
     parameters: InitVar[Mapping[str, Any]]
     field_path: List[str] = field(default_factory=lambda: ["data"])
-    session: Optional[TimifySession] = None  # the source's (for the sync's start on TIMIFY's clock)
+    # Set in __post_init__ from the config (session_of) unless given.
+    session: TimifySession = None  # type: ignore[assignment]
 
     def __post_init__(self, parameters: Mapping[str, Any]) -> None:
         if self.session is None:
@@ -242,7 +243,7 @@ class PageGuard(RecordExtractor):
                 continue
             if since_text is not None:
                 updated = record.get("updatedAt")
-                if isinstance(updated, str) and since_text <= updated <= until_text:
+                if isinstance(updated, str) and until_text is not None and since_text <= updated <= until_text:
                     changed = True
             emitted.add(record_id)
             out.append(record)
@@ -296,7 +297,8 @@ class ConfiguredCompanies(PageGuard):
         if not wanted:
             return companies
         body = response.json()
-        listed_here = body.get("data") if isinstance(body, dict) and isinstance(body.get("data"), list) else []
+        data = body.get("data") if isinstance(body, dict) else None
+        listed_here: List[Any] = data if isinstance(data, list) else []
         key = _list_key(response)
         with self._lock:
             if _requested_page(response) == 1:

@@ -2,7 +2,7 @@
 
 import ctypes
 import sys
-from typing import Any, List, Mapping
+from typing import Any, List, Mapping, Optional
 
 import orjson
 from airbyte_cdk.entrypoint import PRINT_BUFFER, AirbyteEntrypoint
@@ -67,7 +67,7 @@ def limit_malloc_arenas(arenas: int = 2) -> None:
         pass
 
 
-def run(args: List[str] = None) -> None:
+def run(args: Optional[List[str]] = None) -> None:
     limit_malloc_arenas()
     args = sys.argv[1:] if args is None else args
     try:
@@ -89,8 +89,8 @@ def run(args: List[str] = None) -> None:
             _print(error.as_connection_status_message())
             sys.stdout.flush()
             return
-        message = error.as_airbyte_message()
-        message.trace.error.stack_trace = None
-        _print(message)
+        trace_message = error.as_airbyte_message()
+        trace_message.trace.error.stack_trace = None  # type: ignore[union-attr]  # a trace with its error
+        _print(trace_message)
         sys.stdout.flush()
         sys.exit(1)

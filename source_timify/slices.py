@@ -22,7 +22,7 @@ state's `from_date`/`to_date` are TIMIFY's and the state's words, not slice keys
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping, Optional, Tuple, TypedDict
+from typing import TYPE_CHECKING, Any, Final, Mapping, Optional, Tuple, TypedDict, cast
 
 from airbyte_cdk.sources.types import StreamSlice
 
@@ -30,19 +30,19 @@ if TYPE_CHECKING:  # a type only: cancellations.py needs nothing from here
     from source_timify.cancellations import SeenAppointments
 
 # partition
-COMPANY_ID = "company_id"
-FROM_DATE = "from_date"
-TO_DATE = "to_date"
+COMPANY_ID: Final = "company_id"
+FROM_DATE: Final = "from_date"
+TO_DATE: Final = "to_date"
 # extra_fields
-CREATED_AT = "createdAt"
-RANGE_FROM = "range_from"
-RANGE_TO = "range_to"
-NOT_BEFORE = "not_before"
-SEEN = "seen"
+CREATED_AT: Final = "createdAt"
+RANGE_FROM: Final = "range_from"
+RANGE_TO: Final = "range_to"
+NOT_BEFORE: Final = "not_before"
+SEEN: Final = "seen"
 # cursor_slice
-CHANGED_SINCE = "changed_since"
-PREVIOUS_FROM_DATE = "previous_from_date"
-PREVIOUS_TO_DATE = "previous_to_date"
+CHANGED_SINCE: Final = "changed_since"
+PREVIOUS_FROM_DATE: Final = "previous_from_date"
+PREVIOUS_TO_DATE: Final = "previous_to_date"
 
 
 class CompanyPartition(TypedDict, total=False):
@@ -112,14 +112,14 @@ def seen_of(stream_slice: Optional[StreamSlice]) -> Optional[SeenAppointments]:
 
 def window_partition(company: Mapping[str, Any], from_date: str, to_date: str) -> CompanyPartition:
     """A company's partition narrowed to one window."""
-    return {**company, FROM_DATE: from_date, TO_DATE: to_date}
+    return cast(CompanyPartition, {**company, FROM_DATE: from_date, TO_DATE: to_date})
 
 
 def date_range_fields(
     company: Mapping[str, Any], range_from: str, range_to: str, not_before: Optional[str]
 ) -> CompanyExtraFields:
     """A company's extra fields plus its whole date range (and `not_before`, when set)."""
-    extra: CompanyExtraFields = {**company, RANGE_FROM: range_from, RANGE_TO: range_to}
+    extra = cast(CompanyExtraFields, {**company, RANGE_FROM: range_from, RANGE_TO: range_to})
     if not_before:
         extra[NOT_BEFORE] = not_before
     return extra

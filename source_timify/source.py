@@ -9,6 +9,7 @@ from airbyte_cdk.models import (
     AirbyteCatalog,
     AirbyteConnectionStatus,
     AirbyteMessage,
+    AirbyteStateMessage,
     ConfiguredAirbyteCatalog,
     FailureType,
     Status,
@@ -18,7 +19,6 @@ from airbyte_cdk.sources.declarative.parsers.model_to_component_factory import M
 from airbyte_cdk.sources.declarative.partition_routers.partition_router import PartitionRouter
 from airbyte_cdk.sources.declarative.requesters.http_requester import HttpRequester
 from airbyte_cdk.sources.declarative.yaml_declarative_source import YamlDeclarativeSource
-from airbyte_cdk.sources.source import TState
 from airbyte_cdk.sources.streams.concurrent.cursor import Cursor
 from airbyte_cdk.sources.types import Config
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
@@ -75,7 +75,7 @@ class SourceTimify(YamlDeclarativeSource):
         self,
         catalog: Optional[ConfiguredAirbyteCatalog] = None,
         config: Optional[Mapping[str, Any]] = None,
-        state: Optional[List[TState]] = None,
+        state: Optional[List[AirbyteStateMessage]] = None,
     ) -> None:
         # CDK 7 reads config, catalog and state here, not in read(): a source built without
         # them silently restarts every incremental stream from scratch.
@@ -97,7 +97,7 @@ class SourceTimify(YamlDeclarativeSource):
         logger: logging.Logger,
         config: Mapping[str, Any],
         catalog: ConfiguredAirbyteCatalog,
-        state: Optional[List[TState]] = None,
+        state: Optional[List[AirbyteStateMessage]] = None,
     ) -> Iterator[AirbyteMessage]:
         self._session.start_sync()
         self._session.configure(config)
@@ -108,9 +108,9 @@ class SourceTimify(YamlDeclarativeSource):
         try:
             with ProgressLog(progress):
                 for message in super().read(logger, config, catalog, state):
-                    if message.type == Type.RECORD:
+                    if message.type == Type.RECORD and message.record is not None:
                         progress.record(message.record.stream)
-                    elif message.type == Type.TRACE and message.trace.stream_status:
+                    elif message.type == Type.TRACE and message.trace is not None and message.trace.stream_status:
                         status = message.trace.stream_status
                         progress.stream_status(status.stream_descriptor.name, status.status.name)
                     yield message

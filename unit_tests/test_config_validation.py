@@ -8,7 +8,7 @@ import pytest
 from source_timify import SourceTimify
 from source_timify.config_validation import config_problem
 
-SPEC = SourceTimify().spec(logger=None).connectionSpecification
+SPEC = SourceTimify().spec(logger=None).connectionSpecification  # type: ignore[arg-type]  # spec logs nothing
 SECRET = "s3cr3t-app-secret-value"
 GOOD = {"app_id": "id", "app_secret": SECRET}
 NOW = datetime(2026, 11, 28, tzinfo=timezone.utc)

@@ -80,7 +80,7 @@ def test_the_image_and_setup_install_only_the_hash_checked_requirements():
 
 
 def _imported_top_level_modules() -> Set[str]:
-    modules = set()
+    modules: set = set()
     for path in (ROOT / "source_timify").glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):

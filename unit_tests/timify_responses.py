@@ -58,7 +58,7 @@ def appointment(company_id: str, n: int, start: str, updated: str = "2026-01-01T
 
 
 def customer(company_id: str, n: int, updated: str = "2026-01-01T00:00:00Z", **fields: Any) -> dict:
-    record = {
+    record: dict = {
         "id": object_id(company_id, n),
         "externalId": None,
         "firstName": f"First{n}",

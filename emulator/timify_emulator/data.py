@@ -65,7 +65,7 @@ COLORS = ["#385f87", "#b26492", "#ebb65d", "#5da5eb", "#769851"]
 DAY = 86400
 
 
-_DAYS = {}
+_DAYS: dict = {}
 
 
 def _day_text(day_number):
