@@ -72,3 +72,61 @@ def test_the_cycle_finder_finds_a_cycle():
 def test_no_module_of_source_timify_is_over_450_lines():
     lengths = {path.name: len(path.read_text().splitlines()) for path in PACKAGE.glob("*.py")}
     assert {name: n for name, n in lengths.items() if n > MAX_LINES} == {}
+
+
+ROOT = PACKAGE.parent
+TEST_TREES = ("unit_tests", "integration_tests", "emulator/tests")
+# What ships or runs outside the tests: the connector, the emulator, the demo, the bench, the scripts.
+PRODUCT_TREES = ("source_timify", "emulator/timify_emulator", "demo", "bench", "scripts")
+
+
+def _python_files(trees):
+    return [path for tree in trees for path in sorted((ROOT / tree).rglob("*.py"))]
+
+
+def _imported_names(path: Path) -> Set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
+    return names
+
+
+def test_no_test_module_imports_another_test_module():
+    """Shared test helpers live in helper modules (conftest.py, destination.py, ...), not in a test_*.py."""
+    offending = {
+        str(path.relative_to(ROOT)): sorted(
+            name for name in _imported_names(path) if name.split(".")[-1].startswith("test_")
+        )
+        for path in _python_files(TEST_TREES)
+    }
+    assert {path: names for path, names in offending.items() if names} == {}
+
+
+def test_nothing_outside_the_tests_reaches_into_the_tests_or_sys_path():
+    offending = {}
+    for path in _python_files(PRODUCT_TREES):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        imported = {name for name in _imported_names(path) if name.split(".")[0] in {"integration_tests", "unit_tests"}}
+        path_edits = [
+            node.lineno
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute) and node.attr == "path" and getattr(node.value, "id", None) == "sys"
+        ]
+        if imported or path_edits:
+            offending[str(path.relative_to(ROOT))] = (sorted(imported), path_edits)
+    assert offending == {}
+
+
+def test_no_class_swap_outside_cdk_workarounds():
+    swaps = [
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for path in _python_files(("source_timify",))
+        if path.name != "cdk_workarounds.py"
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Assign)
+        and any(isinstance(target, ast.Attribute) and target.attr == "__class__" for target in node.targets)
+    ]
+    assert swaps == []
