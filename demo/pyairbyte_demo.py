@@ -182,9 +182,9 @@ def run_job(args) -> int:
         print(f"   {time.monotonic() - started:.1f} s{traffic(emulator)}")
         read_2 = records_loaded_since(cache, streams, sync_2_start)
         counts_2 = table_counts(cache, streams)
-        print(f"   {'table':22} {'loaded in sync 2':>17} {'rows after':>11}")
+        print(f"   {'table':{TABLE_WIDTH}} {'loaded in sync 2':>17} {'rows after':>11}")
         for name in streams:
-            print(f"   {name:22} {read_2[name]:>17} {counts_2[name]:>11}")
+            print(f"   {name:{TABLE_WIDTH}} {read_2[name]:>17} {counts_2[name]:>11}")
         print(SYNC_2_NOTES)
         if emulator is not None:
             print_what_sync_2_sent(cache, changed, sync_2_start)
@@ -204,6 +204,8 @@ def run_job(args) -> int:
 
 
 INCREMENTAL_STREAMS = ["appointments", "customers", "enterprise_customers"]
+# The tables' name column: wide enough for the longest stream, enterprise_customer_field_categories.
+TABLE_WIDTH = len("enterprise_customer_field_categories")
 
 SYNC_2_NOTES = """\
    "loaded in sync 2" counts what the incremental streams emitted: each change, each deletion
@@ -243,11 +245,11 @@ def table_counts(cache, streams):
 
 
 def print_counts(counts, emulator, streams):
-    header = f"   {'table':22} {'rows':>8}" + (f" {'expected':>9}" if emulator else "")
+    header = f"   {'table':{TABLE_WIDTH}} {'rows':>8}" + (f" {'expected':>9}" if emulator else "")
     print(header)
     mismatches = []
     for name in streams:
-        line = f"   {name:22} {counts[name]:>8}"
+        line = f"   {name:{TABLE_WIDTH}} {counts[name]:>8}"
         if emulator is not None:
             truth = expected_rows(emulator, name)
             line += f" {truth:>9}" + ("" if truth == counts[name] else "  <-- differs")

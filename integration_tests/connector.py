@@ -11,10 +11,21 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 SOURCE_TIMIFY = str(Path(sys.executable).parent / "source-timify")
-STREAMS = ["companies", "appointments", "customers", "customer_fields", "services", "resources", "timeshifts"]
-ENTERPRISE_STREAMS = STREAMS + ["enterprise_customers"]
+STREAMS = [
+    "companies",
+    "appointments",
+    "customers",
+    "customer_fields",
+    "customer_field_categories",
+    "services",
+    "resources",
+    "timeshifts",
+]
+# The enterprise's own lists (no company-id, no company_id): enterprise installs only.
+ENTERPRISE_ONLY = ["enterprise_customers", "enterprise_customer_fields", "enterprise_customer_field_categories"]
+ENTERPRISE_STREAMS = STREAMS + ENTERPRISE_ONLY
 INCREMENTAL = {"appointments": "updatedAt", "customers": "updatedAt", "enterprise_customers": "updatedAt"}
-PRIMARY_KEYS = {"companies": ["id"], "enterprise_customers": ["id"]}
+PRIMARY_KEYS = {"companies": ["id"], **{name: ["id"] for name in ENTERPRISE_ONLY}}
 
 
 @dataclass
@@ -208,7 +219,7 @@ def expected_records(emu, stream: str, config: dict) -> List[dict]:
     """The emulator's ground truth as the connector must emit it (company_id added; appointments
     without booking secrets unless asked, and marked live with `_ab_cdc_deleted_at: null`;
     customers with their custom-field columns)."""
-    if stream in ("companies", "enterprise_customers"):
+    if stream == "companies" or stream in ENTERPRISE_ONLY:
         records = emu.truth(stream)
         if stream == "companies" and config.get("company_ids"):
             records = [r for r in records if r["id"] in config["company_ids"]]

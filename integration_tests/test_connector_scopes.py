@@ -6,6 +6,7 @@ from timify_emulator import Emulator
 from timify_emulator.api import ALL_SCOPES
 
 from integration_tests.connector import (
+    ENTERPRISE_ONLY,
     ENTERPRISE_STREAMS,
     STREAMS,
     expected_records,
@@ -16,10 +17,10 @@ from integration_tests.connector import (
 
 NEEDS = {
     "Events": {"appointments"},
-    "Customers": {"customers", "customer_fields"},
+    "Customers": {"customers", "customer_fields", "customer_field_categories"},
     "Services": {"services"},
     "Resources": {"resources", "timeshifts"},
-    "Enterprises": {"enterprise_customers"},
+    "Enterprises": set(ENTERPRISE_ONLY),
     "Companies": set(STREAMS),
 }
 
@@ -64,7 +65,7 @@ def test_discover_and_check_on_a_company_install(tmp_path):
         companies=1, appointments_per_company=10, enterprise=False, seed=42, scopes={"Companies", "Customers"}
     ) as emu:
         run = run_connector("discover", emu.connector_config())
-        assert discovered(run) == {"companies", "customers", "customer_fields"}
+        assert discovered(run) == {"companies", "customers", "customer_fields", "customer_field_categories"}
         assert not any("Enterprises" in w for w in warnings(run)), (
             "a company install has no enterprise customers to ask about"
         )

@@ -100,13 +100,16 @@ def test_the_emulators_records_of_every_stream_validate_against_the_shipped_sche
         "appointments",
         "customers",
         "customer_fields",
+        "customer_field_categories",
         "services",
         "resources",
         "timeshifts",
         "enterprise_customers",
+        "enterprise_customer_fields",
+        "enterprise_customer_field_categories",
     }
     for stream, schema in sorted(schemas.items()):
-        if stream == "enterprise_customers" and not install.get("enterprise", True):
+        if stream.startswith("enterprise_") and not install.get("enterprise", True):
             continue
         records = emu.truth(stream)
         assert records, stream

@@ -4,9 +4,10 @@
         | .venv/bin/python scripts/configured_catalog.py > secrets/configured_catalog.json
     .venv/bin/source-timify read --config secrets/config.json --catalog secrets/configured_catalog.json
 
-Every stream your install discovers is selected (enterprise_customers only on an enterprise
-install): incremental, deduplicated on the primary key, where the stream supports it
-(appointments, customers, enterprise_customers), full refresh otherwise. Options:
+Every stream your install discovers is selected (enterprise_customers, enterprise_customer_fields
+and enterprise_customer_field_categories only on an enterprise install): incremental, deduplicated
+on the primary key, where the stream supports it (appointments, customers, enterprise_customers),
+full refresh otherwise. Options:
   --full-refresh      every stream in full refresh (overwrite)
   --streams a,b,c     only these streams (a name that was not discovered is an error)
   FILE                read the discover output from FILE instead of standard input

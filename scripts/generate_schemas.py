@@ -5,9 +5,10 @@ Usage: python scripts/generate_schemas.py [SAMPLES_DIR]   (default ../shared/tim
 The manifest loads them with the CDK's JsonFileSchemaLoader (`definitions.schema_loader`).
 Two sources only, and no test double: types are inferred from every real sample record of a
 stream (../shared/timify-samples/), and the fields the API contract (../shared/timify-api.md)
-lists are declared where no sample shows them (`extra` in `stream_schema`: customers and
-timeshifts have no real sample at all). Where a sample has a field but its values do not show its
-type (null in every sample, an empty list, whole-number prices), the type is declared in
+lists are declared where no sample shows them (`extra` in `stream_schema`: customers,
+timeshifts and the customer field categories have no real sample at all). Where a sample has a
+field but its values do not show its type (null in every sample, an empty list, whole-number
+prices), the type is declared in
 `DECLARED` below, with the reason. Every property may be null (`["<type>", "null"]`), ISO-8601
 date-times get `format: date-time` (also `reservedUntil` and `scheduledForDeletionAt`, null in every
 sample), objects keep `additionalProperties: true`, and the odd fields (`date`, `timestamp`, `ts`)
@@ -193,6 +194,20 @@ def build_schemas(samples):
             {"createdAt": dt, "updatedAt": dt, "defaultId": s},
             declared=DECLARED["customer_fields"],
         ),
+        # No real sample: the record the contract decides for the categories that group customer
+        # field definitions (section 5). The contract names no link between a field and its
+        # category; objects keep additionalProperties, so whatever link TIMIFY sends arrives.
+        "customer_field_categories": stream_schema(
+            [],
+            {
+                "name": s,
+                "orderIndex": i,
+                "isDefault": B,
+                "translationKey": s,
+                "createdAt": dt,
+                "updatedAt": dt,
+            },
+        ),
         # No real sample: the contract's customer record (section 5).
         "customers": stream_schema(
             [],
@@ -248,10 +263,18 @@ def build_schemas(samples):
             **json.loads(json.dumps(values)),
             "description": "The same values, on a server that sends them under `customfields` instead of `fields`.",
         }
-    schemas["enterprise_customers"] = {
-        **schemas["customers"],
-        "properties": {k: v for k, v in schemas["customers"]["properties"].items() if k != "company_id"},
-    }
+    # The enterprise's own lists have the shape of the companies' (section 5: "same shape as
+    # customer_fields", "as customer_field_categories"), without company_id: they belong to the
+    # enterprise, not to a company.
+    for enterprise, company in (
+        ("enterprise_customers", "customers"),
+        ("enterprise_customer_fields", "customer_fields"),
+        ("enterprise_customer_field_categories", "customer_field_categories"),
+    ):
+        schemas[enterprise] = {
+            **schemas[company],
+            "properties": {k: v for k, v in schemas[company]["properties"].items() if k != "company_id"},
+        }
     schemas["appointments"]["properties"]["updatedAt"]["description"] = (
         "When the appointment last changed (UTC): the incremental cursor."
     )
@@ -281,10 +304,13 @@ THINGS = {
     "appointments": "appointment",
     "customers": "customer",
     "customer_fields": "customer field definition",
+    "customer_field_categories": "customer field category",
     "services": "service",
     "resources": "resource",
     "timeshifts": "shift",
     "enterprise_customers": "enterprise customer",
+    "enterprise_customer_fields": "enterprise customer field definition",
+    "enterprise_customer_field_categories": "enterprise customer field category",
 }
 INCREMENTAL = {"appointments", "customers", "enterprise_customers"}
 

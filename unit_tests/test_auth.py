@@ -35,10 +35,13 @@ ALL_STREAMS = [
     "appointments",
     "customers",
     "customer_fields",
+    "customer_field_categories",
     "services",
     "resources",
     "timeshifts",
     "enterprise_customers",
+    "enterprise_customer_fields",
+    "enterprise_customer_field_categories",
 ]
 TODAY = days_from_today(0)
 
@@ -89,10 +92,13 @@ def _serve_everything(mocker, tokens, appointments_today=()):
     for path in (
         "/v1/customers",
         "/v1/customers/customfields",
+        "/v1/customers/customfields/categories",
         "/v1/services",
         "/v1/resources",
         "/v1/timeshifts",
         "/v1/enterprise-customers",
+        "/v1/enterprise-customers/customfields",
+        "/v1/enterprise-customers/customfields/categories",
     ):
         mocker.get(f"{BASE}{path}", json=guarded(page([])))
 

@@ -167,11 +167,11 @@ def test_carry_in_config_hands_the_sources_session_to_every_component_parent_str
     config = make_config()  # an enterprise install: every company-scoped stream has a parent stream
     source = SourceTimify(config=config)
     streams = source.streams(config)
-    assert len(streams) == 8
+    assert len(streams) == 11
     for kind in (TimifyAuthenticator, PageGuard, OutageCutoff):
         built = [o for o in gc.get_objects() if isinstance(o, kind) and getattr(o, "session", None) is not None]
         mine = [o for o in built if o.session is source._session]
-        assert len(mine) >= 14, kind.__name__  # 8 streams and the 6 parents' own companies streams
+        assert len(mine) >= 18, kind.__name__  # 11 streams and the 7 parents' own companies streams
     with pytest.raises(CdkChanged, match="carry_in_config"):
         cdk_workarounds.carry_in_config(types.SimpleNamespace(), lambda config: config)
 

@@ -19,7 +19,15 @@ from unit_tests.timify_responses import (
     requests_to,
 )
 
-COMPANY_SCOPED = ["appointments", "customers", "customer_fields", "services", "resources", "timeshifts"]
+COMPANY_SCOPED = [
+    "appointments",
+    "customers",
+    "customer_fields",
+    "customer_field_categories",
+    "services",
+    "resources",
+    "timeshifts",
+]
 LIMIT = 2
 
 
@@ -52,6 +60,7 @@ def every_company_scoped_list(mocker):
     mocker.get(f"{BASE}/v1/resources", json=page([]))
     mocker.get(f"{BASE}/v1/timeshifts", json=page([]))
     mocker.get(f"{BASE}/v1/customers/customfields", json=page([]))
+    mocker.get(f"{BASE}/v1/customers/customfields/categories", json=page([]))
 
 
 @pytest.fixture

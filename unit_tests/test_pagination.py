@@ -82,15 +82,23 @@ def test_every_company_scoped_request_names_its_company(api):
     register_list(
         api, "/v1/companies", [company(COMPANY_A), company(COMPANY_B)], limit=2, query=f"enterprise_id={ENTERPRISE}"
     )
-    paths = ["/v1/customers", "/v1/services", "/v1/resources", "/v1/timeshifts", "/v1/customers/customfields"]
+    paths = [
+        "/v1/customers",
+        "/v1/services",
+        "/v1/resources",
+        "/v1/timeshifts",
+        "/v1/customers/customfields",
+        "/v1/customers/customfields/categories",
+    ]
     for path in paths:
         for company_id in (COMPANY_A, COMPANY_B):  # a request without its company-id matches nothing
             register_list(api, path, [], limit=2, company_id=company_id)
-    output = run_read(make_config(), ["customers", "services", "resources", "timeshifts", "customer_fields"])
+    streams = ["customers", "services", "resources", "timeshifts", "customer_fields", "customer_field_categories"]
+    output = run_read(make_config(), streams)
     assert not output.errors
     scoped = [
         r for r in api.request_history if r.method == "GET" and r.path.startswith("/v1/") and r.path != "/v1/companies"
     ]
-    # 5 streams x 2 companies, and the customers' columns read each company's field definitions
-    assert len(scoped) == 12
+    # 6 streams x 2 companies, and the customers' columns read each company's field definitions
+    assert len(scoped) == 14
     assert {r.headers["company-id"] for r in scoped} == {COMPANY_A, COMPANY_B}

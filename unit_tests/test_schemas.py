@@ -71,17 +71,27 @@ def test_schema_types_are_single_or_nullable(name):
 def test_primary_keys_and_date_times(name):
     properties = STREAMS[name].get_json_schema()["properties"]
     assert "id" in properties
-    if name not in ("companies", "enterprise_customers"):
+    if name in (
+        "companies",
+        "enterprise_customers",
+        "enterprise_customer_fields",
+        "enterprise_customer_field_categories",
+    ):
+        assert "company_id" not in properties  # the enterprise's own lists belong to no company
+    else:
         assert "company_id" in properties
     for field in ("createdAt", "updatedAt", "startDate"):
         if field in properties:
             assert properties[field].get("format") == "date-time", (name, field)
 
 
-def test_enterprise_customers_only_with_an_enterprise():
+@pytest.mark.parametrize(
+    "name", ["enterprise_customers", "enterprise_customer_fields", "enterprise_customer_field_categories"]
+)
+def test_enterprise_streams_only_with_an_enterprise(name):
     config = make_config(enterprise_id=None)
-    assert "enterprise_customers" not in {s.name for s in SourceTimify(config=config).streams(config)}
-    assert "enterprise_customers" in STREAMS
+    assert name not in {s.name for s in SourceTimify(config=config).streams(config)}
+    assert name in STREAMS
 
 
 def test_iso_date_times_that_samples_leave_null_are_declared_date_times():

@@ -18,11 +18,15 @@ ALL = [
     "appointments",
     "customers",
     "customer_fields",
+    "customer_field_categories",
     "services",
     "resources",
     "timeshifts",
     "enterprise_customers",
+    "enterprise_customer_fields",
+    "enterprise_customer_field_categories",
 ]
+ENTERPRISE_ONLY = {"enterprise_customers", "enterprise_customer_fields", "enterprise_customer_field_categories"}
 
 
 class Api:
@@ -32,11 +36,13 @@ class Api:
         "/v1/appointments",
         "/v1/customers",
         "/v1/customers/customfields",
+        "/v1/customers/customfields/categories",
         "/v1/services",
         "/v1/resources",
         "/v1/timeshifts",
         "/v1/enterprise-customers",
         "/v1/enterprise-customers/customfields",
+        "/v1/enterprise-customers/customfields/categories",
     )
 
     def __init__(self, mocker):
@@ -80,10 +86,13 @@ def test_the_manifest_states_the_scope_of_every_stream():
         "appointments": "Events",
         "customers": "Customers",
         "customer_fields": "Customers",
+        "customer_field_categories": "Customers",
         "services": "Services",
         "resources": "Resources",
         "timeshifts": "Resources",
         "enterprise_customers": "Enterprises",
+        "enterprise_customer_fields": "Enterprises",
+        "enterprise_customer_field_categories": "Enterprises",
     }
 
 
@@ -122,11 +131,11 @@ def test_discover_with_every_scope_offers_every_stream_after_one_request_per_sco
     "path, scope, left_out",
     [
         ("/v1/appointments", "Events", {"appointments"}),
-        ("/v1/customers", "Customers", {"customers", "customer_fields"}),
+        ("/v1/customers", "Customers", {"customers", "customer_fields", "customer_field_categories"}),
         ("/v1/services", "Services", {"services"}),
         ("/v1/resources", "Resources", {"resources", "timeshifts"}),
-        ("/v1/enterprise-customers", "Enterprises", {"enterprise_customers"}),
-        ("/v1/companies", "Companies", set(ALL) - {"enterprise_customers"}),
+        ("/v1/enterprise-customers", "Enterprises", ENTERPRISE_ONLY),
+        ("/v1/companies", "Companies", set(ALL) - ENTERPRISE_ONLY),
     ],
 )
 def test_discover_leaves_out_the_streams_of_a_refused_scope_and_logs_which_to_grant(api, caplog, path, scope, left_out):

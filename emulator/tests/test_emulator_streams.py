@@ -10,6 +10,7 @@ from timify_emulator import Emulator
 SIMPLE = [
     ("/v1/customers", "customers"),
     ("/v1/customers/customfields", "customer_fields"),
+    ("/v1/customers/customfields/categories", "customer_field_categories"),
     ("/v1/services", "services"),
     ("/v1/resources", "resources"),
 ]
@@ -204,10 +205,13 @@ def test_same_seed_and_now_give_identical_truth():
         "appointments",
         "customers",
         "customer_fields",
+        "customer_field_categories",
         "services",
         "resources",
         "timeshifts",
         "enterprise_customers",
+        "enterprise_customer_fields",
+        "enterprise_customer_field_categories",
     ):
         assert a.truth(stream) == b.truth(stream), stream
     assert Emulator(**dict(kw, seed=43)).truth("appointments") != a.truth("appointments")

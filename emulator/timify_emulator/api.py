@@ -28,11 +28,13 @@ LISTS = {
     "/v1/appointments": ("Events", True),
     "/v1/customers": ("Customers", True),
     "/v1/customers/customfields": ("Customers", True),
+    "/v1/customers/customfields/categories": ("Customers", True),
     "/v1/services": ("Services", True),
     "/v1/resources": ("Resources", True),
     "/v1/timeshifts": ("Resources", True),
     "/v1/enterprise-customers": ("Enterprises", False),
     "/v1/enterprise-customers/customfields": ("Enterprises", False),
+    "/v1/enterprise-customers/customfields/categories": ("Enterprises", False),
 }
 SINGLE_APPOINTMENT = re.compile(r"^/v1/appointments/([^/]+)$")
 AUTH_PATHS = ("/v1/auth/token", "/v1/auth/refreshtoken")
@@ -177,11 +179,13 @@ class Api:
             "/v1/appointments": self._appointments,
             "/v1/customers": self._customers,
             "/v1/customers/customfields": self._customer_fields,
+            "/v1/customers/customfields/categories": self._customer_field_categories,
             "/v1/services": self._services,
             "/v1/resources": self._resources,
             "/v1/timeshifts": self._timeshifts,
             "/v1/enterprise-customers": self._enterprise_customers,
             "/v1/enterprise-customers/customfields": self._enterprise_customer_fields,
+            "/v1/enterprise-customers/customfields/categories": self._enterprise_customer_field_categories,
         }[path]
         return handler(q, company)
 
@@ -347,6 +351,12 @@ class Api:
             bodies = company.customer_fields.bodies()
         return self._list(bodies, page, limit)
 
+    def _customer_field_categories(self, q, company):
+        page, limit = self._paging(q)
+        with self.store.lock:
+            bodies = company.customer_field_categories.bodies()
+        return self._list(bodies, page, limit)
+
     def _resources(self, q, company):
         page, limit = self._paging(q)
         with self.store.lock:
@@ -425,6 +435,13 @@ class Api:
         page, limit = self._paging(q)
         with self.store.lock:
             bodies = self.store.enterprise_customer_fields.bodies()
+        return self._list(bodies, page, limit)
+
+    def _enterprise_customer_field_categories(self, q, _company):
+        self._enterprise_only()
+        page, limit = self._paging(q)
+        with self.store.lock:
+            bodies = self.store.enterprise_customer_field_categories.bodies()
         return self._list(bodies, page, limit)
 
     def _enterprise_customers(self, q, _company):

@@ -5,6 +5,7 @@ import datetime as dt
 import json
 
 from .server import json_response
+from .store import ENTERPRISE_STREAMS
 
 
 def handle(emu, method, path, query, body):
@@ -22,7 +23,7 @@ def handle(emu, method, path, query, body):
 def _route(emu, method, parts, query, payload):
     head = parts[0] if parts else ""
     if head == "truth" and method == "GET" and len(parts) == 2:
-        by = emu.truth_by_company(parts[1]) if parts[1] != "enterprise_customers" else {None: emu.truth(parts[1])}
+        by = emu.truth_by_company(parts[1]) if parts[1] not in ENTERPRISE_STREAMS else {None: emu.truth(parts[1])}
         if query.get("company_id"):
             by = {query["company_id"]: by[query["company_id"]]}
         records = [r for recs in by.values() for r in recs]

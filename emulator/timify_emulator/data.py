@@ -155,6 +155,9 @@ class Generator:
         self.now = int(now.timestamp())
         self.rng = random.Random("timify-%s-%d" % (seed, self.now))
         self.ids = Ids("%s-%d" % (seed, self.now))
+        # The customer field categories take their ids from a sequence of their own: adding them
+        # left every other record of a seed as it was.
+        self.category_ids = Ids("%s-%d-categories" % (seed, self.now))
         self.n_companies = companies
         self.enterprise = enterprise
         self.apc = appointments_per_company
@@ -324,6 +327,38 @@ class Generator:
                     "defaultId": default_id,
                     "createdAt": iso(t),
                     "updatedAt": iso(t),
+                }
+            )
+        return out
+
+    # ----- customer field categories -----------------------------------------------------
+    # (name, translationKey, isDefault). Like the samples' service categories, the default one is
+    # named "default" and sorts last (orderIndex 999999999); companies differ by idx % 3, and the
+    # enterprise has categories of its own (/v1/enterprise-customers/customfields/categories).
+    def company_category_specs(self, idx):
+        specs = [("default", None, True), ("Contact details", "customerFields.categories.contact", False)]
+        if idx % 3 == 1:
+            specs += [("Health", None, False)]
+        elif idx % 3 == 2:
+            specs += [("Preferences", None, False), ("Membership", None, False)]
+        return specs
+
+    def enterprise_category_specs(self):
+        return [("default", None, True), ("Loyalty", None, False), ("Consent", None, False)]
+
+    def field_categories(self, t0, specs):
+        out = []
+        for i, (name, key, default) in enumerate(specs):
+            t = t0 + i * 60
+            out.append(
+                {
+                    "id": self.category_ids.new(t),
+                    "name": name,
+                    "orderIndex": 999999999 if default else i,
+                    "isDefault": default,
+                    "translationKey": key,
+                    "createdAt": iso(t),
+                    "updatedAt": iso(t + (i % 2) * 86400),
                 }
             )
         return out

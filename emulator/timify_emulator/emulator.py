@@ -12,18 +12,20 @@ from .clock import Clock
 from .data import Generator, iso, parse_iso
 from .faults import Faults
 from .server import HttpServer, Traffic
-from .store import Store
+from .store import ENTERPRISE_STREAMS, Store
 
 STREAMS = (
     "companies",
     "appointments",
     "customers",
     "customer_fields",
+    "customer_field_categories",
     "services",
     "resources",
     "timeshifts",
     "enterprise_customers",
     "enterprise_customer_fields",
+    "enterprise_customer_field_categories",
 )
 
 
@@ -157,7 +159,7 @@ class Emulator:
         """Records exactly as the API serves them (deep copies), in API order, no extra keys."""
         if stream not in STREAMS:
             raise ValueError("unknown stream %r (known: %s)" % (stream, ", ".join(STREAMS)))
-        if stream in ("enterprise_customers", "enterprise_customer_fields"):
+        if stream in ENTERPRISE_STREAMS:
             with self._store.lock:
                 bodies = getattr(self._store, stream).bodies()
             return [json.loads(b) for b in bodies]
@@ -174,7 +176,7 @@ class Emulator:
         return out
 
     def truth_by_company(self, stream, **filters):
-        if stream in ("enterprise_customers", "enterprise_customer_fields"):
+        if stream in ENTERPRISE_STREAMS:
             raise ValueError("%s belong to the enterprise, not to a company" % stream)
         return {cid: self.truth(stream, cid, **filters) for cid in self.company_ids}
 

@@ -12,6 +12,9 @@ from zoneinfo import ZoneInfo
 
 from .data import DAY, iso, parse_iso, utc_day
 
+# The streams of the enterprise itself, not of a company (Store attributes of these names).
+ENTERPRISE_STREAMS = ("enterprise_customers", "enterprise_customer_fields", "enterprise_customer_field_categories")
+
 
 def dumps(record):
     return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
@@ -156,6 +159,11 @@ class Store:
             else []
         )
         self.enterprise_customer_fields = Table(self.enterprise_field_list)
+        self.enterprise_customer_field_categories = Table(
+            g.field_categories(int(parse_iso(company_records[0]["createdAt"])) - 7200, g.enterprise_category_specs())
+            if g.enterprise
+            else []
+        )
         self.enterprise_customers = Table(
             g.enterprise_customers(self.company_ids, self.enterprise_field_list) if g.enterprise else []
         )
@@ -176,6 +184,9 @@ class Store:
         shifts = g.timeshifts(crec, cat[1])
         company = Company(crec, ZoneInfo(crec["timezone"]), cat, customers, appts, shifts)
         company.fragments = g.fragments(crec, cat[1], cat[0], cat[2])
+        company.customer_field_categories = Table(
+            g.field_categories(int(parse_iso(crec["createdAt"])) + 19000, g.company_category_specs(idx))
+        )
         self.companies[crec["id"]] = company
         return crec
 
@@ -194,6 +205,7 @@ class Store:
         return {
             "customers": c.customers,
             "customer_fields": c.customer_fields,
+            "customer_field_categories": c.customer_field_categories,
             "services": c.services,
             "resources": c.resources,
             "timeshifts": c.timeshifts,
