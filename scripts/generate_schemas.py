@@ -204,6 +204,12 @@ def build_schemas(samples):
                 "updatedAt": dt,
                 "ts": i,
                 "fields": array(obj(id=s, defaultId=s, value={})),
+                "_ab_cdc_deleted_at": {
+                    "type": ["string", "null"],
+                    "format": "date-time",
+                    "description": "When the connector noticed that TIMIFY deleted this customer (an erasure, a merge, "
+                    "a clean-up); null on every customer TIMIFY still has.",
+                },
             },
         ),
         # No real sample: the contract's timeshift record (section 5).
@@ -245,7 +251,10 @@ def build_schemas(samples):
         }
     schemas["enterprise_customers"] = {
         **schemas["customers"],
-        "properties": {k: v for k, v in schemas["customers"]["properties"].items() if k != "company_id"},
+        # (no deletion column yet: deleted enterprise customers are not reported)
+        "properties": {
+            k: v for k, v in schemas["customers"]["properties"].items() if k not in ("company_id", "_ab_cdc_deleted_at")
+        },
     }
     schemas["appointments"]["properties"]["updatedAt"]["description"] = (
         "When the appointment last changed (UTC): the incremental cursor."
