@@ -218,7 +218,7 @@ def with_custom_field_columns(records: List[dict], definitions: Dict[str, List[d
 def expected_records(emu, stream: str, config: dict) -> List[dict]:
     """The emulator's ground truth as the connector must emit it (company_id added; appointments
     without booking secrets unless asked, and marked live with `_ab_cdc_deleted_at: null`;
-    customers with their custom-field columns)."""
+    customers with their custom-field columns, and marked live too)."""
     if stream == "companies" or stream in ENTERPRISE_ONLY:
         records = emu.truth(stream)
         if stream == "companies" and config.get("company_ids"):
@@ -246,6 +246,7 @@ def expected_records(emu, stream: str, config: dict) -> List[dict]:
     if stream == "customers":
         definitions = {cid: emu.truth("customer_fields", cid) for cid in company_ids}
         out, _ = with_custom_field_columns(out, definitions)
+        out = [{**record, "_ab_cdc_deleted_at": None} for record in out]  # a live customer
     return out
 
 

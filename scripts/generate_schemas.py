@@ -222,6 +222,12 @@ def build_schemas(samples):
                 "updatedAt": dt,
                 "ts": i,
                 "fields": array(obj(id=s, defaultId=s, value={})),
+                "_ab_cdc_deleted_at": {
+                    "type": ["string", "null"],
+                    "format": "date-time",
+                    "description": "When the connector noticed that TIMIFY deleted this customer (an erasure, a merge, "
+                    "a clean-up); null on every customer TIMIFY still has.",
+                },
             },
         ),
         # No real sample: the contract's timeshift record (section 5).
@@ -265,7 +271,8 @@ def build_schemas(samples):
         }
     # The enterprise's own lists have the shape of the companies' (section 5: "same shape as
     # customer_fields", "as customer_field_categories"), without company_id: they belong to the
-    # enterprise, not to a company.
+    # enterprise, not to a company. (No deletion column for enterprise customers yet: their
+    # deletions are not reported.)
     for enterprise, company in (
         ("enterprise_customers", "customers"),
         ("enterprise_customer_fields", "customer_fields"),
@@ -273,7 +280,9 @@ def build_schemas(samples):
     ):
         schemas[enterprise] = {
             **schemas[company],
-            "properties": {k: v for k, v in schemas[company]["properties"].items() if k != "company_id"},
+            "properties": {
+                k: v for k, v in schemas[company]["properties"].items() if k not in ("company_id", "_ab_cdc_deleted_at")
+            },
         }
     schemas["appointments"]["properties"]["updatedAt"]["description"] = (
         "When the appointment last changed (UTC): the incremental cursor."

@@ -7,6 +7,7 @@ a deletion record for each one TIMIFY no longer has (the bookkeeping: cancellati
 - SeenAppointments: the upcoming appointments one partition saw (told by records.ObserveUpcoming).
 - encode_ids / decode_ids: the tracked ids as they are kept in the state, compactly.
 - CancelledAppointments: confirms missing ids with TIMIFY and makes the deletion records.
+- deletion_message: one deletion record, for any stream (deleted customers, deletion_tracking.py).
 """
 
 import base64
@@ -123,6 +124,20 @@ def _is_hex(value: str) -> bool:
     return all(character in "0123456789abcdef" for character in value)
 
 
+# ----- deletion records -------------------------------------------------------------------------
+
+
+def deletion_message(stream_name: str, key: Mapping[str, Any], now: str) -> AirbyteMessage:
+    """The deletion record of the record whose primary key fields are `key` (e.g. `company_id` and
+    `id`): those fields, `updatedAt` and `_ab_cdc_deleted_at`, both `now` (the sync's time on
+    TIMIFY's clock, ISO-8601 UTC seconds), so that the record is the latest of its key."""
+    data = {**key, "updatedAt": now, DELETED_AT: now}
+    return AirbyteMessage(
+        type=Type.RECORD,
+        record=AirbyteRecordMessage(stream=stream_name, data=data, emitted_at=int(time.time() * 1000)),
+    )
+
+
 # ----- confirming with TIMIFY -------------------------------------------------------------------
 
 
@@ -164,14 +179,11 @@ class CancelledAppointments:
                 f"{len(deleted)} upcoming appointment(s) of company {company} were cancelled (deleted in TIMIFY)."
             )
         now = iso_seconds(self._session.clock.now())
-        return [self._deletion(company, appointment_id, now) for appointment_id in deleted], still_upcoming
-
-    def _deletion(self, company: str, appointment_id: str, now: str) -> AirbyteMessage:
-        data = {"company_id": company, "id": appointment_id, "updatedAt": now, DELETED_AT: now}
-        return AirbyteMessage(
-            type=Type.RECORD,
-            record=AirbyteRecordMessage(stream=self._stream_name, data=data, emitted_at=int(time.time() * 1000)),
-        )
+        deletions = [
+            deletion_message(self._stream_name, {"company_id": company, "id": appointment_id}, now)
+            for appointment_id in deleted
+        ]
+        return deletions, still_upcoming
 
     def _lookup(self, company: str, ids: List[str]) -> Optional[Dict[str, str]]:
         """The ids among `ids` that TIMIFY still has, with their UTC dates, or None if it could

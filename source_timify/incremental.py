@@ -15,7 +15,9 @@ The state of a stream (docs/timify.md, "Incremental sync"):
                                     "from_date": "2024-01-01", "to_date": "2027-12-02"}}}
 (`from_date`/`to_date` for appointments only; with `track_cancellations`, also `upcoming_from` and
 `upcoming_ids`, the compressed ids of the upcoming appointments the read saw:
-cancellation_tracking.py). What the slices carry for the filter is declared in slices.py.
+cancellation_tracking.py; with `track_deletions` (customers), `listed_ids`, the compressed ids of
+every record the company's last complete listing showed: deletion_tracking.py). What the slices
+carry for the filter is declared in slices.py.
 """
 
 import logging
@@ -35,6 +37,8 @@ from airbyte_cdk.sources.types import Config, Record, StreamSlice
 
 from source_timify.cancellation_tracking import NO_END, UpcomingAppointments
 from source_timify.cancellations import CancelledAppointments
+from source_timify.deletion_tracking import ListedIds
+from source_timify.second_listing import SecondListing
 from source_timify.session import TimifySession, session_of
 from source_timify.slices import (
     CHANGED_SINCE,
@@ -85,6 +89,11 @@ class CompanyCursor(Cursor):
       carry a `seen` for records.ObserveUpcoming, and a company read completely checks for
       cancelled appointments before its entry moves on: cancellation_tracking.UpcomingAppointments
       emits their deletion records and gives the entry's tracking fields.
+    - With `track_deletions` (customers: a list read whole, `list_path`), every slice carries a
+      `seen` for records.ObserveListed, and a company read completely reports the records TIMIFY
+      deleted before its entry moves on: deletion_tracking.ListedIds, confirmed by a second
+      listing of `list_path` (second_listing.SecondListing). A company not read completely (failed,
+      access lost, left the enterprise) reports none and keeps its entry as it was.
     """
 
     def __init__(
@@ -99,6 +108,8 @@ class CompanyCursor(Cursor):
         lookback_seconds: Union[int, str] = 300,
         track_cancellations: bool = False,
         session: Optional[TimifySession] = None,
+        track_deletions: bool = False,
+        list_path: Optional[str] = None,
     ) -> None:
         self._stream_name = stream_name
         self._partition_router = partition_router
@@ -123,6 +134,21 @@ class CompanyCursor(Cursor):
                 today=datetime.now(timezone.utc).date(),
             )
             if track_cancellations
+            else None
+        )
+        if track_deletions and (track_cancellations or not list_path):
+            raise ValueError(
+                "track_deletions needs the stream's list path, and is not combined with track_cancellations"
+            )
+        self._listed = (
+            ListedIds(
+                self._previous,
+                SecondListing(config, self._session, str(list_path)).still_listed,
+                stream_name,
+                self._session,
+                message_repository.emit_message,
+            )
+            if track_deletions
             else None
         )
 
@@ -166,6 +192,8 @@ class CompanyCursor(Cursor):
     def _watched(self, company: str, stream_slice: StreamSlice) -> Mapping[str, Any]:
         """The slice's extra fields, with the `seen` the cancellation tracking wants for it."""
         extra = extra_fields_of(stream_slice)
+        if self._listed is not None:
+            return with_seen(extra, self._listed.watch(company))
         if self._upcoming is None:
             return extra
         return with_seen(extra, self._upcoming.watch(company, window_of(stream_slice)[1]))
@@ -197,8 +225,11 @@ class CompanyCursor(Cursor):
     def close_partition(self, partition: Partition) -> None:
         stream_slice = cast(StreamSlice, partition.to_slice())  # every partition of ours has its slice
         company = self._company_of(stream_slice)
+        seen = seen_of(stream_slice)
         if self._upcoming is not None:  # before the count: the company's completion needs it
-            self._upcoming.partition_read(company, seen_of(stream_slice))
+            self._upcoming.partition_read(company, seen)
+        if self._listed is not None:
+            self._listed.partition_read(company, seen)
         with self._lock:
             self._open[company] -= 1
             finished = self._open[company] == 0 and company not in self._generating
@@ -218,13 +249,15 @@ class CompanyCursor(Cursor):
 
     def _complete(self, company: str) -> None:
         """Every partition of `company` was read: its entry moves on (and, with
-        `track_cancellations`, its cancelled appointments are reported first)."""
+        `track_cancellations` or `track_deletions`, its deleted records are reported first)."""
         entry: Dict[str, Any] = {self._cursor_field.cursor_field_key: iso_seconds(self._sync_start())}
         range_from, range_to = self._ranges.get(company, (None, None))
         if range_from and range_to:
             entry.update({ENTRY_FROM_DATE: range_from, ENTRY_TO_DATE: range_to})
         if self._upcoming is not None:  # its deletion records go out before the state
             entry.update(self._upcoming.company_read(company, range_to or NO_END))
+        if self._listed is not None:
+            entry.update(self._listed.company_read(company))
         with self._lock:
             self._companies[company] = entry
         self._emit_state()

@@ -1,7 +1,7 @@
 """What the manifest does to each record read from TIMIFY: the client-side `updatedAt` filter of
-the incremental streams (ChangedSince), the observation of every appointment listed, kept or not,
-for the cancellation check (ObserveUpcoming, in front of ChangedSince), the partition's
-`company_id` (AddCompanyId) and the empty CDC deletion column of live appointments (MarkLive).
+the incremental streams (ChangedSince), the observation of every record listed, kept or not, for
+the cancellation and deletion checks (ObserveListed, in front of ChangedSince), the partition's
+`company_id` (AddCompanyId) and the empty CDC deletion column of live records (MarkLive).
 What each reads from the slice is declared in slices.py."""
 
 from dataclasses import dataclass
@@ -11,13 +11,13 @@ from airbyte_cdk.sources.declarative.extractors.record_filter import RecordFilte
 from airbyte_cdk.sources.declarative.transformations import RecordTransformation
 from airbyte_cdk.sources.types import Config, StreamSlice, StreamState
 
-from source_timify.cancellations import SeenAppointments
 from source_timify.slices import (
     CHANGED_SINCE,
     COMPANY_ID,
     NOT_BEFORE,
     PREVIOUS_FROM_DATE,
     PREVIOUS_TO_DATE,
+    Seen,
     cursor_slice_of,
     extra_fields_of,
     seen_of,
@@ -73,14 +73,15 @@ class ChangedSince(RecordFilter):
 
 
 @dataclass
-class ObserveUpcoming(RecordFilter):
-    """Hands every record TIMIFY listed for a watched slice (one whose `extra_fields` carry `seen`,
-    a cancellations.SeenAppointments: incremental.CompanyCursor with `track_cancellations`) to that
-    `seen`, kept or not, then keeps what `keep` (ChangedSince) keeps.
+class ObserveListed(RecordFilter):
+    """Hands every record TIMIFY listed for a watched slice (one whose `extra_fields` carry `seen`:
+    a cancellations.SeenAppointments from incremental.CompanyCursor with `track_cancellations`, a
+    deletion_tracking.SeenIds with `track_deletions`) to that `seen`, kept or not, then keeps what
+    `keep` (ChangedSince) keeps.
 
     A record filter and not a transformation because the CDK's RecordSelector filters before it
     transforms: a transformation never sees the unchanged records the filter drops, and an
-    upcoming appointment the cancellation check did not see would be taken for a cancelled one.
+    upcoming appointment (or a customer) the check did not see would be taken for a deleted one.
     The extractor sees them all but not the slice. Without `keep`, every record is kept.
     """
 
@@ -102,7 +103,7 @@ class ObserveUpcoming(RecordFilter):
         )
 
 
-def _told(records: Iterable[Mapping[str, Any]], seen: SeenAppointments) -> Iterator[Mapping[str, Any]]:
+def _told(records: Iterable[Mapping[str, Any]], seen: Seen) -> Iterator[Mapping[str, Any]]:
     for record in records:
         seen.add(record)
         yield record
@@ -111,7 +112,8 @@ def _told(records: Iterable[Mapping[str, Any]], seen: SeenAppointments) -> Itera
 @dataclass
 class MarkLive(RecordTransformation):
     """`_ab_cdc_deleted_at: null` on every record read from TIMIFY, so that the column exists
-    beside the deletion records of cancelled appointments (cancellations.py)."""
+    beside the deletion records of cancelled appointments (cancellations.py) and deleted
+    customers (deletion_tracking.py)."""
 
     def transform(
         self,

@@ -3,14 +3,15 @@ it, declared once. Every key below is named here only; the components import the
 
     partition     (CompanyPartitions, CompanyDateRange)  company_id; from_date, to_date (a window)
     extra_fields  createdAt (the companies list: manifest `companies_list`), range_from, range_to,
-                  not_before (CompanyDateRange), seen (CompanyCursor, with `track_cancellations`)
+                  not_before (CompanyDateRange), seen (CompanyCursor, with `track_cancellations`
+                  or `track_deletions`)
     cursor_slice  (CompanyCursor)  changed_since; previous_from_date, previous_to_date
 
 Who reads them: CompanyDateRange reads createdAt; CompanyCursor reads company_id, the window and
 range_from/range_to; ChangedSince (records.py) reads the cursor slice and not_before;
-ObserveUpcoming (records.py) hands every listed record to `seen`, which CompanyCursor then gives
-to its UpcomingAppointments (cancellation_tracking.py); AddCompanyId and the progress lines read
-company_id.
+ObserveListed (records.py) hands every listed record to `seen`, which CompanyCursor then gives
+to its UpcomingAppointments (cancellation_tracking.py) or ListedIds (deletion_tracking.py);
+AddCompanyId and the progress lines read company_id.
 
 The manifest names some of these keys in its own words, which this module cannot import:
 `partition_field: company_id` and `extra_fields: [["createdAt"]]` of `companies_list`,
@@ -22,12 +23,9 @@ state's `from_date`/`to_date` are TIMIFY's and the state's words, not slice keys
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, Mapping, Optional, Tuple, TypedDict, cast
+from typing import Any, Final, Mapping, Optional, Protocol, Tuple, TypedDict, cast
 
 from airbyte_cdk.sources.types import StreamSlice
-
-if TYPE_CHECKING:  # a type only: cancellations.py needs nothing from here
-    from source_timify.cancellations import SeenAppointments
 
 # partition
 COMPANY_ID: Final = "company_id"
@@ -43,6 +41,13 @@ SEEN: Final = "seen"
 CHANGED_SINCE: Final = "changed_since"
 PREVIOUS_FROM_DATE: Final = "previous_from_date"
 PREVIOUS_TO_DATE: Final = "previous_to_date"
+
+
+class Seen(Protocol):
+    """What a watched slice carries under `seen`: told every record TIMIFY listed for it
+    (cancellations.SeenAppointments, deletion_tracking.SeenIds)."""
+
+    def add(self, record: Mapping[str, Any]) -> None: ...
 
 
 class CompanyPartition(TypedDict, total=False):
@@ -61,7 +66,7 @@ class CompanyExtraFields(TypedDict, total=False):
     range_from: str  # the company's whole date range, every window alike (YYYY-MM-DD)
     range_to: str
     not_before: str  # `start_date` with a time: records dated earlier are left out
-    seen: SeenAppointments  # told every record read (track_cancellations)
+    seen: Seen  # told every record read (track_cancellations, track_deletions)
 
 
 class CompanyCursorSlice(TypedDict, total=False):
@@ -102,8 +107,9 @@ def has_range(stream_slice: StreamSlice) -> bool:
     return RANGE_FROM in extra_fields_of(stream_slice)
 
 
-def seen_of(stream_slice: Optional[StreamSlice]) -> Optional[SeenAppointments]:
-    """The SeenAppointments of a slice whose records are watched for cancellations, else None."""
+def seen_of(stream_slice: Optional[StreamSlice]) -> Optional[Any]:
+    """The `seen` of a slice whose records are watched (a Seen: the cursor's tracker made it, and
+    knows its type), else None."""
     return extra_fields_of(stream_slice).get(SEEN)
 
 
@@ -125,6 +131,6 @@ def date_range_fields(
     return extra
 
 
-def with_seen(extra: Mapping[str, Any], seen: Optional[SeenAppointments]) -> Mapping[str, Any]:
+def with_seen(extra: Mapping[str, Any], seen: Optional[Seen]) -> Mapping[str, Any]:
     """The extra fields carrying `seen` (unchanged when there is nothing to watch)."""
     return extra if seen is None else {**extra, SEEN: seen}

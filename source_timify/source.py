@@ -67,6 +67,8 @@ class TimifyComponentFactory(ModelToComponentFactory):
             cursor_field=model.incremental_sync.cursor_field,
             lookback_seconds=parameters.get("lookback_seconds", 300),
             track_cancellations=bool(parameters.get("track_cancellations")),
+            track_deletions=bool(parameters.get("track_deletions")),
+            list_path=parameters.get("path"),
         )
 
 

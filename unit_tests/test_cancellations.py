@@ -184,12 +184,15 @@ def test_a_lookup_timify_cannot_answer_reports_nothing_and_asks_again_next_time(
     assert [r["id"] for r in deletions(third)] == [cancelled["id"]]
 
 
-def test_customers_carry_no_cancellation_tracking(api):
-    register_list(
-        api, "/v1/customers", [customer(COMPANY_A, 1, updated="2026-01-01T00:00:00Z")], LIMIT, company_id=COMPANY_A
-    )
+def test_customers_carry_no_cancellation_tracking_only_their_listed_ids(api):
+    # (their deletions: unit_tests/test_customer_deletions.py)
+    listed = customer(COMPANY_A, 1, updated="2026-01-01T00:00:00Z")
+    register_list(api, "/v1/customers", [listed], LIMIT, company_id=COMPANY_A)
     register_list(api, "/v1/customers", [], LIMIT, company_id=COMPANY_B)
     register_customer_fields(api)
     output = run_read(make_config(), ["customers"])
-    assert all(set(entry) == {"updatedAt"} for entry in final_state(output, "customers")["companies"].values())
-    assert DELETED_AT not in records_of(output, "customers")[0]
+    companies = final_state(output, "customers")["companies"]
+    assert all(set(entry) == {"updatedAt", "listed_ids"} for entry in companies.values())
+    assert decode_ids(companies[COMPANY_A]["listed_ids"]) == [listed["id"]]
+    assert not lookups(api)
+    assert DELETED_AT not in records_of(output, "customers")[0]  # null: left out by in-process reads

@@ -1,4 +1,4 @@
-"""records.ObserveUpcoming: every appointment TIMIFY lists for a watched slice is told to the slice's
+"""records.ObserveListed: every appointment TIMIFY lists for a watched slice is told to the slice's
 `seen` (kept by the incremental filter or not) before ChangedSince filters, and ChangedSince itself
 only filters."""
 
@@ -6,7 +6,7 @@ from airbyte_cdk.sources.types import StreamSlice
 
 from source_timify import SourceTimify
 from source_timify.cancellations import SeenAppointments
-from source_timify.records import ChangedSince, ObserveUpcoming
+from source_timify.records import ChangedSince, ObserveListed
 from source_timify.slices import CHANGED_SINCE, COMPANY_ID, SEEN
 from unit_tests.conftest import make_config
 
@@ -26,8 +26,8 @@ def watched_slice(seen=None):
     )
 
 
-def observe_then(keep=None) -> ObserveUpcoming:
-    return ObserveUpcoming(config={}, parameters={}, keep=keep)
+def observe_then(keep=None) -> ObserveListed:
+    return ObserveListed(config={}, parameters={}, keep=keep)
 
 
 def changed_since() -> ChangedSince:
@@ -72,16 +72,20 @@ def test_changed_since_only_filters_and_tells_no_seen():
     assert kept == ["changed", "changed-past"] and seen.found == []
 
 
-def test_the_appointments_stream_observes_before_it_filters_and_the_other_streams_only_filter():
+def test_appointments_and_customers_observe_before_they_filter_and_enterprise_customers_only_filter():
     streams = SourceTimify(config=make_config()).resolved_manifest["definitions"]["streams"]
     filters = {
         name: streams[name]["retriever"]["record_selector"]["record_filter"]
         for name in ("appointments", "customers", "enterprise_customers")
     }
     appointments = filters.pop("appointments")
-    assert appointments["class_name"] == "source_timify.records.ObserveUpcoming"
+    assert appointments["class_name"] == "source_timify.records.ObserveListed"
     assert appointments["keep"]["class_name"] == "source_timify.records.ChangedSince"
     assert appointments["keep"]["date_field"] == "startDate"
+    customers = filters.pop("customers")
+    assert customers["class_name"] == "source_timify.records.ObserveListed"
+    assert customers["keep"]["class_name"] == "source_timify.records.ChangedSince"
+    assert not customers["keep"].get("date_field")
     assert all(
         record_filter["class_name"] == "source_timify.records.ChangedSince" for record_filter in filters.values()
     )

@@ -165,3 +165,16 @@ def test_a_data_request_hook_can_change_data_between_two_pages(fresh_emu):
     assert [a["id"] for a in page2["data"]] == [a["id"] for a in full[3:5]]
     assert page1["meta"]["totalItems"] == len(full) and page2["meta"]["totalItems"] == len(full) - 1
     assert [r["company_id"] for r in seen] == [cid, cid] and seen[1]["n"] == seen[0]["n"] + 1
+
+
+def test_a_company_that_leaves_is_unlisted_and_refused_and_comes_back_as_it_was(fresh_emu):
+    leaving, staying = fresh_emu.company_ids
+    api = TimifyHttp(fresh_emu)
+    customers = api.pages("/v1/customers", leaving, limit=50)
+    fresh_emu.remove_company(leaving)
+    assert fresh_emu.company_ids == [staying]
+    assert [c["id"] for c in api.pages("/v1/companies", None, limit=50)] == [staying]
+    assert api.get("/v1/customers", leaving, page=1, limit=50).status_code == 403
+    fresh_emu.restore_company(leaving)
+    assert set(fresh_emu.company_ids) == {leaving, staying}
+    assert api.pages("/v1/customers", leaving, limit=50) == customers

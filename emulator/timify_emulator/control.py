@@ -61,6 +61,12 @@ def _route(emu, method, parts, query, payload):
         return json_response(200, {"scopes": sorted(emu.scopes)})
     if head == "companies" and method == "POST" and len(parts) == 1:
         return json_response(201, {"id": emu.add_company()})
+    if head == "companies" and method == "DELETE" and len(parts) == 2:
+        emu.remove_company(parts[1])
+        return json_response(200, {"removed": parts[1]})
+    if head == "companies" and method == "POST" and len(parts) == 3 and parts[2] == "restore":
+        emu.restore_company(parts[1])
+        return json_response(200, {"restored": parts[1]})
     if head == "faults":
         if method == "POST":
             emu.faults.update(**payload)

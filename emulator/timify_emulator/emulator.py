@@ -243,6 +243,17 @@ class Emulator:
         self.company_ids = list(self._store.company_ids)
         return company_id
 
+    def remove_company(self, company_id):
+        """A branch leaves the enterprise (or the installation): `/v1/companies` no longer lists
+        it and its `company-id` gets 403; its data stays aside for `restore_company`."""
+        self._store.remove_company(company_id)
+        self.company_ids = list(self._store.company_ids)
+
+    def restore_company(self, company_id):
+        """A branch that left comes back, with its data as it was when it left."""
+        self._store.restore_company(company_id)
+        self.company_ids = list(self._store.company_ids)
+
     # ----- changes while a sync runs ------------------------------------------------------
     def on_data_request(self, hook):
         """Call `hook(request)` before each data request is answered, with request a dict of

@@ -149,6 +149,7 @@ class Store:
         self.lock = threading.RLock()
         self.generator = g
         self.companies = {}
+        self.departed = {}  # the companies that left the installation (remove_company)
         company_records = [self._generate_company(idx) for idx in range(g.n_companies)]
         self.company_table = Table(company_records)
         self.company_ids = list(self.companies)
@@ -198,6 +199,23 @@ class Store:
             self.company_table.put(crec)
             self.company_ids.append(crec["id"])
             return crec["id"]
+
+    def remove_company(self, company_id):
+        """A branch leaves the installation (its enterprise): no longer listed, its company-id
+        refused with 403; its data is kept aside for restore_company."""
+        with self.lock:
+            company = self.companies.pop(company_id)
+            self.company_table.delete(company_id)
+            self.company_ids.remove(company_id)
+            self.departed[company_id] = company
+
+    def restore_company(self, company_id):
+        """A branch that left comes back, with its data as it was."""
+        with self.lock:
+            company = self.departed.pop(company_id)
+            self.companies[company_id] = company
+            self.company_table.put(company.record)
+            self.company_ids.append(company_id)
 
     # ----- helpers for truth() -----------------------------------------------------------
     def table(self, stream, company_id):
