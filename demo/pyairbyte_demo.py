@@ -11,9 +11,11 @@ emulator (the `timify_emulator` package in emulator/, standard library only) run
 it is installed into .venv-pyairbyte too (editable, like `make setup` installs it into .venv).
 
 With the emulator, the second sync comes after changes made through the emulator (appointments in
-the past, next week and months ahead updated and created; customers updated and created): the
-incremental streams (appointments, customers, enterprise_customers) read only what changed, the
-others are read again in full. With --config, the second sync simply reads what changed in your account since the first.
+the past, next week and months ahead updated and created, one cancelled; customers updated and
+created, one deleted): the incremental streams (appointments, customers, enterprise_customers) read
+only what changed and send a deletion record for the cancelled appointment and the deleted
+customer, the others are read again in full. With --config, the second sync simply reads what
+changed in your account since the first.
 """
 
 from __future__ import annotations
@@ -192,6 +194,7 @@ def run_job(args) -> int:
             ids = [a["id"] for a in changed.get("appointments", [])]
             print_appointments(cache, "The changed appointments, as loaded", ids=ids)
             print_cancelled(cache, changed.get("cancelled"))
+            print_deleted_customers(cache, changed.get("deleted_customers"))
         print(
             f"\nDuckDB file: {args.db} (schema `timify`). Query it with, e.g.:\n"
             f"  {PYAIRBYTE_VENV.name}/bin/python -c \"import duckdb; print(duckdb.connect('{args.db}', "
@@ -212,8 +215,9 @@ SYNC_2_NOTES = """\
    record, and what the 5-minute lookback sent again (a record whose updatedAt falls in the last
    5 minutes before sync 1 started is sent again by sync 2, in case TIMIFY's lists showed it
    late; the destination deduplicates it on its primary key). "rows after" counts rows in DuckDB:
-   for appointments, the cancelled one's deletion record is a row of its own in PyAirbyte's cache,
-   so the table holds one row more than the live appointments TIMIFY has."""
+   the cancelled appointment's and the deleted customer's deletion records replace their rows and
+   stay as rows in PyAirbyte's cache, so appointments and customers each hold one row more than
+   the live records TIMIFY has."""
 
 
 def reset_traffic(emulator):
@@ -290,7 +294,7 @@ def print_appointments(cache, title, order=None, limit=None, ids=None):
 
 def change_data(emulator):
     """Update and create appointments (past, next week, months ahead), cancel one ten days ahead,
-    and update and create customers."""
+    update and create customers, and delete one (a GDPR erasure, say)."""
     emulator.advance(120)  # the changes are stamped two minutes after the first sync
     now = emulator.now()
     company = emulator.company_ids[0]
@@ -336,6 +340,14 @@ def change_data(emulator):
     rec = emulator.create_customer(company, firstName="Demo", lastName="Customer")
     changed["customers"].append(rec)
     print(f"   created customer {rec['id']}")
+    # The deleted customer: neither the updated one nor a customer of the changed or cancelled
+    # appointments (TIMIFY keeps a deleted customer's appointments, with the customer in them; the
+    # demo shows those appointments, so it deletes someone else's customer record).
+    booked = {c["id"] for a in changed["appointments"] + changed["cancelled"] for c in a.get("customers") or []}
+    erased = next(c for c in emulator.truth("customers", company) if c["id"] not in booked | {customer["id"]})
+    emulator.delete_customer(company, erased["id"])
+    changed["deleted_customers"] = [dict(erased, company_id=company)]
+    print(f"   deleted customer {erased['id']} ({erased['firstName']} {erased['lastName']}; TIMIFY erases it)")
     return changed
 
 
@@ -343,25 +355,40 @@ def check_second_sync(cache, emulator, changed, counts, streams):
     problems = []
     for name in streams:
         truth = expected_rows(emulator, name)
-        if name == "appointments":  # PyAirbyte keeps the deletion record's row; count live ones
-            counts = dict(counts, appointments=live_appointments(cache))
+        if name in DELETION_STREAMS:  # PyAirbyte keeps deletion records' rows; count live ones
+            counts = dict(counts, **{name: live_rows(cache, name)})
         if counts[name] != truth:
             problems.append(f"{name}: {counts[name]} rows, emulator holds {truth}")
-    for rec in changed.get("cancelled", []):
-        deleted_at = _sql(
-            cache, f"select \"_ab_cdc_deleted_at\" from {_table(cache, 'appointments')} where id = '{rec['id']}'"
-        )
-        if not deleted_at or deleted_at[0][0] is None:
-            problems.append(f"cancelled appointment {rec['id']}: no deletion record")
+    for stream, key, what in (
+        ("appointments", "cancelled", "cancelled appointment"),
+        ("customers", "deleted_customers", "deleted customer"),
+    ):
+        for rec in changed.get(key, []):
+            deleted_at = _sql(
+                cache, f"select \"_ab_cdc_deleted_at\" from {_table(cache, stream)} where id = '{rec['id']}'"
+            )
+            if not deleted_at or any(row[0] is None for row in deleted_at):
+                problems.append(f"{what} {rec['id']}: no deletion record")
     titles = {rid: title for rid, title in _sql(cache, f"select id, title from {_table(cache, 'appointments')}")}
     for rec in changed["appointments"]:
         if titles.get(rec["id"]) != rec["title"]:
             problems.append(f"appointment {rec['id']}: title {titles.get(rec['id'])!r}, expected {rec['title']!r}")
+    last_names = {
+        rid: name
+        for rid, name in _sql(
+            cache, f'select id, lastname from {_table(cache, "customers")} where "_ab_cdc_deleted_at" is null'
+        )
+    }
+    for rec in changed["customers"]:
+        if last_names.get(rec["id"]) != rec["lastName"]:
+            problems.append(
+                f"customer {rec['id']}: lastName {last_names.get(rec['id'])!r}, expected {rec['lastName']!r}"
+            )
     if problems:
         raise SystemExit("second sync is missing changes: " + "; ".join(problems))
     print(
-        "   every change is in DuckDB; row counts equal the emulator's (appointments: the live rows, "
-        "without the deletion record's)"
+        "   every change is in DuckDB; row counts equal the emulator's (appointments and customers: the "
+        "live rows, without the deletion records')"
     )
 
 
@@ -411,8 +438,14 @@ def print_customer_columns(cache, source):
         print("   " + " | ".join("" if v is None else str(v) for v in row))
 
 
-def live_appointments(cache):
-    return _sql(cache, f'select count(*) from {_table(cache, "appointments")} where "_ab_cdc_deleted_at" is null')[0][0]
+# The streams whose second sync sends deletion records in the demo (the cancelled appointment, the
+# deleted customer).
+DELETION_STREAMS = ["appointments", "customers"]
+
+
+def live_rows(cache, stream):
+    """The stream's rows without deletion records' rows: what TIMIFY still holds."""
+    return _sql(cache, f'select count(*) from {_table(cache, stream)} where "_ab_cdc_deleted_at" is null')[0][0]
 
 
 def print_cancelled(cache, cancelled):
@@ -435,6 +468,31 @@ def print_cancelled(cache, cancelled):
         print(f"   {company_id:26} {rid:26} {str(start):22} {str(updated):22} {deleted_at}")
 
 
+def print_deleted_customers(cache, deleted):
+    """The deleted customers' rows: like the cancelled appointment's, a deletion record (the
+    customer's key, `updatedAt` and `_ab_cdc_deleted_at`; the personal data is gone from it)."""
+    if not deleted:
+        return
+    ids = ", ".join(f"'{c['id']}'" for c in deleted)
+    rows = _sql(
+        cache,
+        f'select company_id, id, firstname, lastname, email, "updatedAt", "_ab_cdc_deleted_at" '
+        f"from {_table(cache, 'customers')} where id in ({ids})",
+    )
+    print(
+        "\n   The deleted customer, as loaded (a deletion record: its key and when the sync noticed; "
+        "no name, e-mail or fields left):"
+    )
+    print(
+        f"   {'company_id':26} {'id':26} {'firstName':10} {'lastName':10} {'email':6} {'updatedAt':26} "
+        "_ab_cdc_deleted_at"
+    )
+    for company_id, rid, first, last, email, updated, deleted_at in rows:
+        print(
+            f"   {company_id:26} {rid:26} {str(first):10} {str(last):10} {str(email):6} {str(updated):26} {deleted_at}"
+        )
+
+
 def records_loaded_since(cache, streams, since):
     """Rows whose `_airbyte_extracted_at` is after `since`: what the second sync read and loaded
     (the whole table for a full-refresh stream, only changed records for an incremental one)."""
@@ -448,24 +506,27 @@ def records_loaded_since(cache, streams, since):
 
 
 def print_what_sync_2_sent(cache, changed, since):
-    """The appointments sync 2 loaded, by why they were sent: changed, cancelled (a deletion
-    record) or sent again by the lookback (changed in the 5 minutes before sync 1 started)."""
+    """The appointments and customers sync 2 loaded, by why they were sent: changed (updated or
+    created), deleted (a deletion record: the cancelled appointment, the deleted customer) or sent
+    again by the lookback (changed in the 5 minutes before sync 1 started)."""
     stamp = since.strftime("%Y-%m-%d %H:%M:%S+00")
-    loaded = [
-        row[0]
-        for row in _sql(
+    for stream, deleted_key in (("appointments", "cancelled"), ("customers", "deleted_customers")):
+        loaded = _sql(
             cache,
-            f"select id from {_table(cache, 'appointments')} where _airbyte_extracted_at >= '{stamp}'::timestamptz",
+            f'select id, "_ab_cdc_deleted_at" is not null from {_table(cache, stream)} '
+            f"where _airbyte_extracted_at >= '{stamp}'::timestamptz",
         )
-    ]
-    changed_ids = {a["id"] for a in changed.get("appointments", [])}
-    cancelled_ids = {a["id"] for a in changed.get("cancelled", [])}
-    again = [i for i in loaded if i not in changed_ids and i not in cancelled_ids]
-    print(
-        f"   appointments loaded in sync 2: {len(loaded)} = {len([i for i in loaded if i in changed_ids])} changed"
-        f" + {len([i for i in loaded if i in cancelled_ids])} deletion record(s)"
-        f" + {len(again)} sent again by the 5-minute lookback"
-    )
+        changed_ids = {r["id"] for r in changed.get(stream, [])}
+        deleted_ids = {r["id"] for r in changed.get(deleted_key, [])}
+        deletions = [i for i, is_deletion in loaded if is_deletion and i in deleted_ids]
+        changes = [i for i, is_deletion in loaded if not is_deletion and i in changed_ids]
+        again = [i for i, is_deletion in loaded if not is_deletion and i not in changed_ids]
+        unexplained = len(loaded) - len(deletions) - len(changes) - len(again)
+        print(
+            f"   {stream} loaded in sync 2: {len(loaded)} = {len(changes)} changed"
+            f" + {len(deletions)} deletion record(s) + {len(again)} sent again by the 5-minute lookback"
+            + (f" + {unexplained} unexplained deletion record(s)" if unexplained else "")
+        )
 
 
 if __name__ == "__main__":
