@@ -204,9 +204,12 @@ if not bad_status or bad_status["status"] != "FAILED":
 print(f"check (wrong secret): FAILED -- {bad_status.get('message', '')[:160]}")
 
 config = json.loads((work / "config.json").read_text())
-expected = {"companies", "appointments", "customers", "customer_fields", "services", "resources", "timeshifts"}
+expected = {
+    "companies", "appointments", "customers", "customer_fields", "customer_field_categories", "services",
+    "resources", "timeshifts",
+}
 if config.get("enterprise_id"):
-    expected.add("enterprise_customers")
+    expected |= {"enterprise_customers", "enterprise_customer_fields", "enterprise_customer_field_categories"}
 streams = one("discover", "CATALOG")["catalog"]["streams"]
 names = {s["name"] for s in streams}
 if names != expected:
