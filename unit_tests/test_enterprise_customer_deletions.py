@@ -185,3 +185,16 @@ def test_a_listing_that_shows_none_of_the_customers_reports_nothing(api):
     second = sync(final_state(first, STREAM))
     assert not deletions(second) and not lookups(api)
     assert tracked(second) == ids(*before)
+
+
+def test_many_missing_ids_are_asked_a_hundred_at_a_time(api):
+    everyone = [customer(n) for n in range(1, 251)]
+    serve(api, everyone)
+    first = sync()
+    missing, listed = everyone[:130], everyone[130:]
+    still = missing[-10:]  # missed by the listing, still in TIMIFY
+    serve(api, listed, timify=listed + still)
+    second = sync(final_state(first, STREAM))
+    assert sorted(len(r.qs["ids"][0].split(",")) for r in lookups(api)) == [30, 100]
+    assert sorted(r["id"] for r in deletions(second)) == ids(*missing[:-10])
+    assert tracked(second) == ids(*listed, *still)
