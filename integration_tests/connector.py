@@ -218,13 +218,14 @@ def with_custom_field_columns(records: List[dict], definitions: Dict[str, List[d
 def expected_records(emu, stream: str, config: dict) -> List[dict]:
     """The emulator's ground truth as the connector must emit it (company_id added; appointments
     without booking secrets unless asked, and marked live with `_ab_cdc_deleted_at: null`;
-    customers with their custom-field columns, and marked live too)."""
+    customers and enterprise customers with their custom-field columns, and marked live too)."""
     if stream == "companies" or stream in ENTERPRISE_ONLY:
         records = emu.truth(stream)
         if stream == "companies" and config.get("company_ids"):
             records = [r for r in records if r["id"] in config["company_ids"]]
         if stream == "enterprise_customers":
             records, _ = with_custom_field_columns(records, {"": emu.truth("enterprise_customer_fields")})
+            records = [{**record, "_ab_cdc_deleted_at": None} for record in records]  # a live one
         return records
     today = dt.datetime.now(dt.timezone.utc).date()
     created = {c["id"]: c["createdAt"] for c in emu.truth("companies")}

@@ -271,8 +271,8 @@ def build_schemas(samples):
         }
     # The enterprise's own lists have the shape of the companies' (section 5: "same shape as
     # customer_fields", "as customer_field_categories"), without company_id: they belong to the
-    # enterprise, not to a company. (No deletion column for enterprise customers yet: their
-    # deletions are not reported.)
+    # enterprise, not to a company. Enterprise customers keep the deletion column: their
+    # deletions are reported (docs/timify.md, "Deleted enterprise customers").
     for enterprise, company in (
         ("enterprise_customers", "customers"),
         ("enterprise_customer_fields", "customer_fields"),
@@ -280,9 +280,7 @@ def build_schemas(samples):
     ):
         schemas[enterprise] = {
             **schemas[company],
-            "properties": {
-                k: v for k, v in schemas[company]["properties"].items() if k not in ("company_id", "_ab_cdc_deleted_at")
-            },
+            "properties": {k: v for k, v in schemas[company]["properties"].items() if k != "company_id"},
         }
     schemas["appointments"]["properties"]["updatedAt"]["description"] = (
         "When the appointment last changed (UTC): the incremental cursor."

@@ -36,8 +36,9 @@ from airbyte_cdk.sources.streams.concurrent.partitions.partition import Partitio
 from airbyte_cdk.sources.types import Config, Record, StreamSlice
 
 from source_timify.cancellation_tracking import NO_END, UpcomingAppointments
-from source_timify.cancellations import CancelledAppointments
-from source_timify.deletion_tracking import ListedIds
+from source_timify.cancellations import CancelledAppointments, decode_ids
+from source_timify.deletion_tracking import LISTED_IDS, ListedIds
+from source_timify.id_lookup import IdLookup
 from source_timify.second_listing import SecondListing
 from source_timify.session import TimifySession, session_of
 from source_timify.slices import (
@@ -61,6 +62,14 @@ logger = logging.getLogger("airbyte")
 # The state's own words: a slice's window and range are named in slices.py.
 ENTRY_FROM_DATE = "from_date"
 ENTRY_TO_DATE = "to_date"
+
+
+def _decodable(encoded: Any) -> bool:
+    try:
+        decode_ids(encoded)
+    except Exception:
+        return False
+    return isinstance(encoded, str)
 
 
 def _epoch(text: Any) -> Optional[float]:
@@ -92,8 +101,9 @@ class CompanyCursor(Cursor):
     - With `track_deletions` (customers: a list read whole, `list_path`), every slice carries a
       `seen` for records.ObserveListed, and a company read completely reports the records TIMIFY
       deleted before its entry moves on: deletion_tracking.ListedIds, confirmed by a second
-      listing of `list_path` (second_listing.SecondListing). A company not read completely (failed,
-      access lost, left the enterprise) reports none and keeps its entry as it was.
+      listing of `list_path` (second_listing.SecondListing; EnterpriseCursor confirms by id,
+      id_lookup.IdLookup). A company not read completely (failed, access lost, left the
+      enterprise) reports none and keeps its entry as it was.
     """
 
     def __init__(
@@ -141,16 +151,17 @@ class CompanyCursor(Cursor):
                 "track_deletions needs the stream's list path, and is not combined with track_cancellations"
             )
         self._listed = (
-            ListedIds(
-                self._previous,
-                SecondListing(config, self._session, str(list_path)).still_listed,
-                stream_name,
-                self._session,
-                message_repository.emit_message,
-            )
+            self._deletion_tracking(config, stream_name, message_repository, str(list_path))
             if track_deletions
             else None
         )
+
+    def _deletion_tracking(
+        self, config: Config, stream_name: str, message_repository: MessageRepository, list_path: str
+    ) -> ListedIds:
+        """A company's list (customers): a deletion is confirmed by a second listing."""
+        confirm = SecondListing(config, self._session, list_path).still_listed
+        return ListedIds(self._previous, confirm, stream_name, self._session, message_repository.emit_message)
 
     @property
     def cursor_field(self) -> CursorField:
@@ -283,8 +294,12 @@ class CompanyCursor(Cursor):
 
 class EnterpriseCursor(CompanyCursor):
     """CompanyCursor for a stream of the enterprise itself (enterprise_customers), read in one
-    partition: one entry, the whole state, `{"updatedAt": "2026-12-02T07:00:00Z"}` (the start of
-    the last complete read on TIMIFY's clock). A state of any other shape reads in full once."""
+    partition: one entry, the whole state, `{"updatedAt": "2026-12-02T07:00:00Z", "listed_ids":
+    "<cancellations.encode_ids>"}` (the start of the last complete read on TIMIFY's clock, and,
+    with `track_deletions`, the ids that read listed: deletion_tracking.ListedIds, confirmed by id,
+    id_lookup.IdLookup). A state from before the tracking, `{"updatedAt"}` alone, keeps its cursor and
+    only starts the tracking; a `listed_ids` that cannot be read is dropped the same way (no
+    deletion from it). A state of any other shape reads in full once."""
 
     ENTERPRISE = "enterprise"
 
@@ -298,11 +313,28 @@ class EnterpriseCursor(CompanyCursor):
         **kwargs: Any,
     ) -> None:
         entry = dict(stream_state or {})
-        usable = set(entry) == {"updatedAt"} and _epoch(entry.get("updatedAt")) is not None
+        usable = set(entry) in ({"updatedAt"}, {"updatedAt", LISTED_IDS}) and _epoch(entry.get("updatedAt")) is not None
         if entry and not usable:
             logger.info(f"The saved state of {stream_name} is not one `updatedAt`: this sync emits every record once.")
+        if usable and LISTED_IDS in entry and not _decodable(entry[LISTED_IDS]):
+            logger.warning(f"The saved `listed_ids` of {stream_name} cannot be read: this sync starts tracking anew.")
+            del entry[LISTED_IDS]
         companies = {"companies": {self.ENTERPRISE: entry}} if usable else {}
         super().__init__(stream_name, partition_router, config, companies, *args, **kwargs)
+
+    def _deletion_tracking(
+        self, config: Config, stream_name: str, message_repository: MessageRepository, list_path: str
+    ) -> ListedIds:
+        """The enterprise's list: a deletion is confirmed by asking TIMIFY by id."""
+        return ListedIds(
+            self._previous,
+            IdLookup(config, self._session, list_path).still_listed,
+            stream_name,
+            self._session,
+            message_repository.emit_message,
+            key=lambda _enterprise, record_id: {"id": record_id},
+            what="enterprise customers",
+        )
 
     def _company_of(self, stream_slice: StreamSlice) -> str:  # type: ignore[override]
         return self.ENTERPRISE

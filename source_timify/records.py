@@ -113,7 +113,7 @@ def _told(records: Iterable[Mapping[str, Any]], seen: Seen) -> Iterator[Mapping[
 class MarkLive(RecordTransformation):
     """`_ab_cdc_deleted_at: null` on every record read from TIMIFY, so that the column exists
     beside the deletion records of cancelled appointments (cancellations.py) and deleted
-    customers (deletion_tracking.py)."""
+    customers and enterprise customers (deletion_tracking.py)."""
 
     def transform(
         self,

@@ -220,13 +220,15 @@ def test_a_listing_that_shows_none_of_its_customers_reports_nothing(api):
     assert tracked(second) == sorted(c["id"] for c in before)
 
 
-def test_the_deletion_column_is_declared_in_the_customers_schema_only():
+def test_the_deletion_column_is_declared_in_the_customers_and_enterprise_customers_schemas_only():
     from source_timify import SourceTimify
 
     streams = {s.name: s for s in SourceTimify(config=make_config()).streams(make_config())}
-    customers = streams["customers"].get_json_schema()["properties"]
-    assert customers[DELETED_AT]["type"] == ["string", "null"] and customers[DELETED_AT]["format"] == "date-time"
-    assert DELETED_AT not in streams["enterprise_customers"].get_json_schema()["properties"]
+    for name in ("customers", "enterprise_customers"):  # enterprise customers' deletions: issue 21
+        declared = streams[name].get_json_schema()["properties"]
+        assert declared[DELETED_AT]["type"] == ["string", "null"] and declared[DELETED_AT]["format"] == "date-time"
+    for name in ("customer_fields", "enterprise_customer_fields", "enterprise_customer_field_categories"):
+        assert DELETED_AT not in streams[name].get_json_schema()["properties"]
 
 
 # ----- the state's size --------------------------------------------------------------------------

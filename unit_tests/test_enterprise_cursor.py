@@ -1,9 +1,11 @@
-"""enterprise_customers incremental (incremental.EnterpriseCursor, the manifest's `updated_since`),
+"""enterprise_customers incremental (incremental.EnterpriseCursor, the whole list filtered on our side),
 with the real manifest and mocked HTTP."""
 
 import pytest
 import requests_mock
 
+from source_timify.cancellations import encode_ids
+from source_timify.deletion_tracking import LISTED_IDS
 from unit_tests.conftest import final_state, make_config, records_of, run_read
 from unit_tests.timify_responses import (
     BASE,
@@ -44,21 +46,25 @@ def test_a_first_sync_reads_every_customer_without_updated_since_and_saves_the_s
     output = run_read(make_config(), [STREAM])
     assert len(records_of(output, STREAM)) == 6
     assert all("updated_since" not in r.qs for r in requests(api))
-    # The sync's start on TIMIFY's clock, never a record's (future) updatedAt.
-    assert final_state(output, STREAM) == {"updatedAt": "2026-12-01T08:00:00Z"}
+    # The sync's start on TIMIFY's clock, never a record's (future) updatedAt, and the ids listed
+    # (the deletion tracking: test_enterprise_customer_deletions.py).
+    ids = [customer(n, "")["id"] for n in (0, 1, 2, 3, 4, 9)]
+    assert final_state(output, STREAM) == {"updatedAt": "2026-12-01T08:00:00Z", LISTED_IDS: encode_ids(ids)}
 
 
-def test_the_next_sync_sends_the_date_of_the_cursor_minus_the_lookback_and_filters_on_our_side(api):
+def test_the_next_sync_lists_every_customer_and_keeps_those_changed_since_the_cursor_minus_the_lookback(api):
     serve(
         api,
         [customer(1, "2026-11-30T23:59:00Z"), customer(2, "2026-11-30T23:56:00Z"), customer(3, "2026-12-01T10:00:00Z")],
         server_date="Wed, 02 Dec 2026 09:00:00 GMT",
     )
     output = run_read(make_config(), [STREAM], state={STREAM: {"updatedAt": "2026-12-01T00:01:00Z"}})
-    # cursor 00:01 minus 5 minutes is 2026-11-30T23:56: that day is asked for
-    assert {r.qs["updated_since"][0] for r in requests(api)} == {"2026-11-30"}
+    # No `updated_since` (the deletion tracking needs the whole list); cursor 00:01 minus 5 minutes
+    # is 2026-11-30T23:56: what changed since is kept.
+    assert requests(api) and all("updated_since" not in r.qs for r in requests(api))
     assert [r["id"] for r in records_of(output, STREAM)] == [f"{n:024x}" for n in (1, 2, 3)]
-    assert final_state(output, STREAM) == {"updatedAt": "2026-12-02T09:00:00Z"}
+    ids = [f"{n:024x}" for n in (1, 2, 3)]
+    assert final_state(output, STREAM) == {"updatedAt": "2026-12-02T09:00:00Z", LISTED_IDS: encode_ids(ids)}
 
 
 def test_records_older_than_the_lookback_are_not_emitted_when_the_server_ignores_updated_since(api):

@@ -72,7 +72,7 @@ def test_changed_since_only_filters_and_tells_no_seen():
     assert kept == ["changed", "changed-past"] and seen.found == []
 
 
-def test_appointments_and_customers_observe_before_they_filter_and_enterprise_customers_only_filter():
+def test_appointments_customers_and_enterprise_customers_observe_before_they_filter():
     streams = SourceTimify(config=make_config()).resolved_manifest["definitions"]["streams"]
     filters = {
         name: streams[name]["retriever"]["record_selector"]["record_filter"]
@@ -82,10 +82,11 @@ def test_appointments_and_customers_observe_before_they_filter_and_enterprise_cu
     assert appointments["class_name"] == "source_timify.records.ObserveListed"
     assert appointments["keep"]["class_name"] == "source_timify.records.ChangedSince"
     assert appointments["keep"]["date_field"] == "startDate"
-    customers = filters.pop("customers")
-    assert customers["class_name"] == "source_timify.records.ObserveListed"
-    assert customers["keep"]["class_name"] == "source_timify.records.ChangedSince"
-    assert not customers["keep"].get("date_field")
-    assert all(
-        record_filter["class_name"] == "source_timify.records.ChangedSince" for record_filter in filters.values()
-    )
+    # Customers and (for their deletion tracking, issue 21) enterprise customers: every listed one
+    # is observed, then ChangedSince keeps what changed.
+    for name in ("customers", "enterprise_customers"):
+        listed = filters.pop(name)
+        assert listed["class_name"] == "source_timify.records.ObserveListed"
+        assert listed["keep"]["class_name"] == "source_timify.records.ChangedSince"
+        assert not listed["keep"].get("date_field")
+    assert not filters

@@ -101,3 +101,19 @@ def test_scopes_can_be_removed_and_granted_while_it_runs(enterprise):
     assert api.get("/v1/services", company, page=1, limit=1).status_code == 200
     with pytest.raises(ValueError):
         enterprise.set_scopes({"Companies", "Calendar"})
+
+
+def test_ids_serves_the_customers_still_there_and_a_deleted_one_no_more(enterprise):
+    api = TimifyHttp(enterprise)
+    everyone = _ids(enterprise.truth("enterprise_customers"))
+    kept, deleted = everyone[2], everyone[0]
+    enterprise.delete_enterprise_customer(deleted)
+    body = api.get(PATH, page=1, limit=3, ids=f"{deleted},{kept},{'f' * 24}").json()
+    assert _ids(body["data"]) == [kept] and body["meta"]["totalItems"] == 1
+
+
+def test_a_server_ignoring_ids_serves_the_whole_list(enterprise):
+    enterprise.faults.ids_filter = False
+    everyone = _ids(enterprise.truth("enterprise_customers"))
+    body = TimifyHttp(enterprise).get(PATH, page=1, limit=2, ids=everyone[-1]).json()
+    assert _ids(body["data"]) == everyone[:2] and body["meta"]["totalItems"] == len(everyone)

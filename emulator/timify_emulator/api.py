@@ -448,8 +448,16 @@ class Api:
         self._enterprise_only()
         page, limit = self._paging(q)
         since = self._date(q, "updated_since") if q.get("updated_since") else None
+        ids = [i.strip() for i in q.get("ids", "").split(",") if i.strip()]
         with self.store.lock:
-            bodies = self.store.enterprise_customers.bodies()
+            table = self.store.enterprise_customers
+            if ids and self.faults.ids_filter:
+                # `ids` (comma-separated, the reference): those of them the enterprise still has,
+                # in the list's order; an unknown id is simply not served.
+                wanted = set(ids)
+                bodies = [table.rows[i] for i in table.ids() if i in wanted]
+            else:
+                bodies = table.bodies()
         if since is not None and self.faults.updated_since_filter:
             # The customers whose updatedAt is on or after that UTC date (its midnight).
             midnight = since.isoformat() + "T00:00:00Z"

@@ -16,6 +16,7 @@ KNOBS = {
     "ignore_page": False,  # always serve page 1 (a server bug clients must survive)
     "max_window_days": 31,  # longest appointments window, counted inclusively
     "updated_since_filter": True,  # /v1/enterprise-customers honours updated_since (False: ignores it)
+    "ids_filter": True,  # /v1/enterprise-customers honours ids (False: ignores it, serves the whole list)
     "forbidden_companies": None,  # company ids the app lost access to: their calls get 403
     "token_forms": "both",  # which `authorization` forms a data call may use: raw, bearer or both
     "error_shape": "nested",  # error bodies: nested {status, error: {code, message}} or flat (the reference's)
