@@ -206,11 +206,21 @@ class CancelledAppointments:
             except Exception:
                 data = None
             if isinstance(data, list):
-                return {
+                found = {
                     record["id"]: str(record.get("startDate") or "")[:10]
                     for record in data
                     if isinstance(record, dict) and "id" in record
                 }
+                if set(found) <= set(ids):
+                    return found
+                # An appointment not asked for: the server ignored `ids`, and its answer says
+                # nothing of those asked (reading it as "gone" would report false cancellations).
+                logger.warning(
+                    f"TIMIFY answered the lookup of {len(ids)} appointment(s) of company {company} with others "
+                    "it was not asked about (it seems to ignore `ids`): no cancellation is reported; the next "
+                    "sync asks again."
+                )
+                return None
         said = error_text(response)
         status = f"HTTP {response.status_code}{': ' + said if said else ''}" if response is not None else "no answer"
         logger.warning(

@@ -184,6 +184,19 @@ def test_a_lookup_timify_cannot_answer_reports_nothing_and_asks_again_next_time(
     assert [r["id"] for r in deletions(third)] == [cancelled["id"]]
 
 
+def test_a_lookup_answered_with_appointments_not_asked_for_reports_nothing_and_asks_again(api):
+    before = [upcoming(1), upcoming(2)]
+    cancelled = before[0]
+    # A server that ignores `ids` answers with some other appointment: the one asked about is not
+    # in the answer, but that says nothing of whether TIMIFY still has it.
+    ignoring = register_lookup(api, COMPANY_A, found=[upcoming(7)])
+    _, second = two_syncs(api, before, before[1:])
+    assert ignoring.called and not deletions(second)
+    register_lookup(api, COMPANY_A, found=[], ids=[cancelled["id"]])  # an answer by id, next sync
+    third = run_read(make_config(), ["appointments"], state={"appointments": final_state(second, "appointments")})
+    assert [r["id"] for r in deletions(third)] == [cancelled["id"]]
+
+
 def test_customers_carry_no_cancellation_tracking_only_their_listed_ids(api):
     # (their deletions: unit_tests/test_customer_deletions.py)
     listed = customer(COMPANY_A, 1, updated="2026-01-01T00:00:00Z")
