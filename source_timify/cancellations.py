@@ -22,7 +22,7 @@ from airbyte_cdk.models import AirbyteMessage, AirbyteRecordMessage, Type
 from source_timify.auth import TimifyAuthenticator
 from source_timify.client import Retries, TimifyClient
 from source_timify.session import TimifySession
-from source_timify.timify import DELETED_AT, base_url, error_text, iso_seconds
+from source_timify.timify import DELETED_AT, answer_text, base_url, iso_seconds, json_object
 
 logger = logging.getLogger("airbyte")
 
@@ -200,29 +200,25 @@ class CancelledAppointments:
             .send("GET", url, params=params, headers=headers, timeout=60)
             .response
         )
-        if response is not None and response.status_code == 200:
-            try:
-                data = response.json().get("data")
-            except Exception:
-                data = None
-            if isinstance(data, list):
-                found = {
-                    record["id"]: str(record.get("startDate") or "")[:10]
-                    for record in data
-                    if isinstance(record, dict) and "id" in record
-                }
-                if set(found) <= set(ids):
-                    return found
-                # An appointment not asked for: the server ignored `ids`, and its answer says
-                # nothing of those asked (reading it as "gone" would report false cancellations).
-                logger.warning(
-                    f"TIMIFY answered the lookup of {len(ids)} appointment(s) of company {company} with others "
-                    "it was not asked about (it seems to ignore `ids`): no cancellation is reported; the next "
-                    "sync asks again."
-                )
-                return None
-        said = error_text(response)
-        status = f"HTTP {response.status_code}{': ' + said if said else ''}" if response is not None else "no answer"
+        body = json_object(response)
+        data = body.get("data") if body is not None else None
+        if isinstance(data, list):
+            found = {
+                record["id"]: str(record.get("startDate") or "")[:10]
+                for record in data
+                if isinstance(record, dict) and "id" in record
+            }
+            if set(found) <= set(ids):
+                return found
+            # An appointment not asked for: the server ignored `ids`, and its answer says
+            # nothing of those asked (reading it as "gone" would report false cancellations).
+            logger.warning(
+                f"TIMIFY answered the lookup of {len(ids)} appointment(s) of company {company} with others "
+                "it was not asked about (it seems to ignore `ids`): no cancellation is reported; the next "
+                "sync asks again."
+            )
+            return None
+        status = answer_text(response)
         logger.warning(
             f"Could not ask TIMIFY whether {len(ids)} appointment(s) of company {company} were cancelled "
             f"({status}); the next sync asks again."

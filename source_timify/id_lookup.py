@@ -27,7 +27,7 @@ from source_timify.auth import TimifyAuthenticator
 from source_timify.cancellations import LOOKUP_ATTEMPTS, LOOKUP_BATCH
 from source_timify.client import Retries, TimifyClient
 from source_timify.session import TimifySession
-from source_timify.timify import base_url, error_text, list_meta
+from source_timify.timify import answer_text, base_url, json_object, list_meta
 
 logger = logging.getLogger("airbyte")
 
@@ -68,7 +68,7 @@ class IdLookup:
         for page in range(1, len(ids) + 2):  # a server serving one record a page needs len(ids) + 1
             params = {"ids": ",".join(ids), "page": page, "limit": len(ids)}
             response = client.send("GET", url, params=params, headers=headers, timeout=60).response
-            body = _body(response)
+            body = json_object(response)
             records = body.get("data") if body is not None else None
             if body is None or not isinstance(records, list):
                 return self._failed(len(ids), response)
@@ -92,8 +92,7 @@ class IdLookup:
         return found
 
     def _failed(self, count: int, response: Optional[requests.Response]) -> Optional[Set[str]]:
-        said = error_text(response)
-        status = f"HTTP {response.status_code}{': ' + said if said else ''}" if response is not None else "no answer"
+        status = answer_text(response)
         logger.warning(
             f"Could not ask TIMIFY whether {count} {self._what} were deleted ({status}); "
             "none is reported now, the next sync asks again."
@@ -113,13 +112,3 @@ class IdLookup:
             "no deletion is confirmed now, the next sync asks again."
         )
         return None
-
-
-def _body(response: Optional[requests.Response]) -> Optional[Mapping[str, Any]]:
-    if response is None or response.status_code != 200:
-        return None
-    try:
-        body = response.json()
-    except Exception:
-        return None
-    return body if isinstance(body, dict) else None

@@ -28,7 +28,7 @@ import requests
 from source_timify.auth import TimifyAuthenticator
 from source_timify.client import Retries, TimifyClient
 from source_timify.session import TimifySession
-from source_timify.timify import base_url, error_text, iso_seconds, list_meta
+from source_timify.timify import answer_text, base_url, iso_seconds, json_object, list_meta
 
 logger = logging.getLogger("airbyte")
 
@@ -59,7 +59,7 @@ class SecondListing:
         headers = {"company-id": company, "accept": "application/json"}
         for page in range(1, MAX_PAGES + 1):
             response = client.send("GET", url, params={"page": page, "limit": LIMIT}, headers=headers).response
-            body = _body(response)
+            body = json_object(response)
             records = body.get("data") if body is not None else None
             if not isinstance(records, list):
                 return self._failed(company, response)
@@ -89,8 +89,7 @@ class SecondListing:
         return ids & listed
 
     def _failed(self, company: str, response: Optional[requests.Response]) -> Optional[Set[str]]:
-        said = error_text(response)
-        status = f"HTTP {response.status_code}{': ' + said if said else ''}" if response is not None else "no answer"
+        status = answer_text(response)
         logger.warning(
             f"Could not list the {self._what} of company {company} again to confirm their deletion ({status}); "
             "none is reported now, the next sync checks again."
@@ -103,13 +102,3 @@ class SecondListing:
             "no deletion is confirmed now, the next sync checks again."
         )
         return None
-
-
-def _body(response: Optional[requests.Response]) -> Optional[Mapping[str, Any]]:
-    if response is None or response.status_code != 200:
-        return None
-    try:
-        body = response.json()
-    except Exception:
-        return None
-    return body if isinstance(body, dict) else None

@@ -86,6 +86,27 @@ def error_text(response: Optional[requests.Response]) -> str:
 _HTML_TITLE = re.compile(r"<(?:title|h1)[^>]*>(.*?)</(?:title|h1)>", re.I | re.S)
 
 
+def answer_text(response: Optional[requests.Response]) -> str:
+    """A TIMIFY answer as a log line says it: `HTTP 500: <TIMIFY's message>`, `HTTP 500`, or
+    `no answer`."""
+    if response is None:
+        return "no answer"
+    said = error_text(response)
+    return f"HTTP {response.status_code}{': ' + said if said else ''}"
+
+
+def json_object(response: Optional[requests.Response]) -> Optional[Mapping[str, Any]]:
+    """The JSON object a 200 carries; None for no answer, another status, or a body that is not
+    a JSON object."""
+    if response is None or response.status_code != 200:
+        return None
+    try:
+        body = response.json()
+    except Exception:
+        return None
+    return body if isinstance(body, dict) else None
+
+
 def iso_seconds(epoch: float) -> str:
     """TIMIFY's form of a moment given in epoch seconds ("2024-03-05T09:02:24Z")."""
     return datetime.fromtimestamp(int(epoch), timezone.utc).strftime(ISO_SECONDS)
