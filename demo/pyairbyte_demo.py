@@ -448,49 +448,60 @@ def live_rows(cache, stream):
     return _sql(cache, f'select count(*) from {_table(cache, stream)} where "_ab_cdc_deleted_at" is null')[0][0]
 
 
-def print_cancelled(cache, cancelled):
-    """The cancelled appointments' rows: PyAirbyte's DuckDB cache keeps the deletion record (a
-    destination with CDC deletion handling removes the row instead)."""
-    if not cancelled:
+def print_deletion_rows(cache, stream, deleted, columns, title):
+    """The rows of the `deleted` records in `stream`'s table, under `title`: PyAirbyte's DuckDB
+    cache keeps a deletion record as a row (a destination with CDC deletion handling removes the
+    row instead). `columns`: (SQL name, heading, width) each; the last one is not padded."""
+    if not deleted:
         return
-    ids = ", ".join(f"'{a['id']}'" for a in cancelled)
+    ids = ", ".join(f"'{record['id']}'" for record in deleted)
     rows = _sql(
         cache,
-        f'select company_id, id, "startDate", "updatedAt", "_ab_cdc_deleted_at" '
-        f"from {_table(cache, 'appointments')} where id in ({ids})",
+        f"select {', '.join(name for name, _, _ in columns)} from {_table(cache, stream)} where id in ({ids})",
     )
-    print(
+    print(title)
+    print("   " + "".join(f"{heading:{width}} " for _, heading, width in columns[:-1]) + columns[-1][1])
+    for row in rows:
+        print(
+            "   "
+            + "".join(f"{str(value):{width}} " for value, (_, _, width) in zip(row[:-1], columns[:-1], strict=True))
+            + str(row[-1])
+        )
+
+
+def print_cancelled(cache, cancelled):
+    """The cancelled appointments' rows: their deletion records."""
+    columns = [
+        ("company_id", "company_id", 26),
+        ("id", "id", 26),
+        ('"startDate"', "startDate", 22),
+        ('"updatedAt"', "updatedAt", 22),
+        ('"_ab_cdc_deleted_at"', "_ab_cdc_deleted_at", 0),
+    ]
+    title = (
         "\n   The cancelled appointment, as loaded (a deletion record; Append + Deduped destinations "
         "with CDC deletion handling drop the row):"
     )
-    print(f"   {'company_id':26} {'id':26} {'startDate':22} {'updatedAt':22} _ab_cdc_deleted_at")
-    for company_id, rid, start, updated, deleted_at in rows:
-        print(f"   {company_id:26} {rid:26} {str(start):22} {str(updated):22} {deleted_at}")
+    print_deletion_rows(cache, "appointments", cancelled, columns, title)
 
 
 def print_deleted_customers(cache, deleted):
     """The deleted customers' rows: like the cancelled appointment's, a deletion record (the
     customer's key, `updatedAt` and `_ab_cdc_deleted_at`; the personal data is gone from it)."""
-    if not deleted:
-        return
-    ids = ", ".join(f"'{c['id']}'" for c in deleted)
-    rows = _sql(
-        cache,
-        f'select company_id, id, firstname, lastname, email, "updatedAt", "_ab_cdc_deleted_at" '
-        f"from {_table(cache, 'customers')} where id in ({ids})",
-    )
-    print(
+    columns = [
+        ("company_id", "company_id", 26),
+        ("id", "id", 26),
+        ("firstname", "firstName", 10),
+        ("lastname", "lastName", 10),
+        ("email", "email", 6),
+        ('"updatedAt"', "updatedAt", 26),
+        ('"_ab_cdc_deleted_at"', "_ab_cdc_deleted_at", 0),
+    ]
+    title = (
         "\n   The deleted customer, as loaded (a deletion record: its key and when the sync noticed; "
         "no name, e-mail or fields left):"
     )
-    print(
-        f"   {'company_id':26} {'id':26} {'firstName':10} {'lastName':10} {'email':6} {'updatedAt':26} "
-        "_ab_cdc_deleted_at"
-    )
-    for company_id, rid, first, last, email, updated, deleted_at in rows:
-        print(
-            f"   {company_id:26} {rid:26} {str(first):10} {str(last):10} {str(email):6} {str(updated):26} {deleted_at}"
-        )
+    print_deletion_rows(cache, "customers", deleted, columns, title)
 
 
 def records_loaded_since(cache, streams, since):
