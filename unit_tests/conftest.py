@@ -21,6 +21,20 @@ APP_SECRET = "app-secret-0123456789abcdef"
 COMPANY_A = "5f0000000000000000000001"
 COMPANY_B = "5f0000000000000000000002"
 ENTERPRISE = "5e0000000000000000000001"
+
+# The streams, as discover lists them on an enterprise install: the companies, the streams read
+# per company, and the enterprise's own lists.
+COMPANY_SCOPED = [
+    "appointments",
+    "customers",
+    "customer_fields",
+    "customer_field_categories",
+    "services",
+    "resources",
+    "timeshifts",
+]
+ENTERPRISE_ONLY = ["enterprise_customers", "enterprise_customer_fields", "enterprise_customer_field_categories"]
+ALL_STREAMS = ["companies"] + COMPANY_SCOPED + ENTERPRISE_ONLY
 INCREMENTAL_STREAMS = {"appointments", "customers", "enterprise_customers"}
 
 

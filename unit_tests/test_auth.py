@@ -11,6 +11,7 @@ from airbyte_cdk.models import FailureType
 from source_timify.auth import TimifyAuthenticator
 from source_timify.session import TimifySession
 from unit_tests.conftest import (
+    ALL_STREAMS,
     APP_SECRET,
     COMPANY_A,
     ENTERPRISE,
@@ -30,19 +31,6 @@ from unit_tests.timify_responses import (
     requests_to,
 )
 
-ALL_STREAMS = [
-    "companies",
-    "appointments",
-    "customers",
-    "customer_fields",
-    "customer_field_categories",
-    "services",
-    "resources",
-    "timeshifts",
-    "enterprise_customers",
-    "enterprise_customer_fields",
-    "enterprise_customer_field_categories",
-]
 TODAY = days_from_today(0)
 
 

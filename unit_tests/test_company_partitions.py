@@ -7,7 +7,7 @@ import pytest
 import requests_mock
 
 from source_timify.session import TimifySession
-from unit_tests.conftest import COMPANY_A, COMPANY_B, ENTERPRISE, make_config, records_of, run_read
+from unit_tests.conftest import COMPANY_A, COMPANY_B, COMPANY_SCOPED, ENTERPRISE, make_config, records_of, run_read
 from unit_tests.timify_responses import (
     BASE,
     company,
@@ -19,15 +19,6 @@ from unit_tests.timify_responses import (
     requests_to,
 )
 
-COMPANY_SCOPED = [
-    "appointments",
-    "customers",
-    "customer_fields",
-    "customer_field_categories",
-    "services",
-    "resources",
-    "timeshifts",
-]
 LIMIT = 2
 
 

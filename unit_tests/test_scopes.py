@@ -10,23 +10,8 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from source_timify import SourceTimify
 from source_timify.scopes import stream_scopes
-from unit_tests.conftest import COMPANY_A, make_config
+from unit_tests.conftest import ALL_STREAMS, COMPANY_A, ENTERPRISE_ONLY, make_config
 from unit_tests.timify_responses import BASE, company, page, register_login, requests_to
-
-ALL = [
-    "companies",
-    "appointments",
-    "customers",
-    "customer_fields",
-    "customer_field_categories",
-    "services",
-    "resources",
-    "timeshifts",
-    "enterprise_customers",
-    "enterprise_customer_fields",
-    "enterprise_customer_field_categories",
-]
-ENTERPRISE_ONLY = {"enterprise_customers", "enterprise_customer_fields", "enterprise_customer_field_categories"}
 
 
 class Api:
@@ -97,7 +82,7 @@ def test_the_manifest_states_the_scope_of_every_stream():
 
 
 def test_discover_with_every_scope_offers_every_stream_after_one_request_per_scope(api):
-    assert discovered(make_config()) == ALL
+    assert discovered(make_config()) == ALL_STREAMS
     companies = api.data_requests("/v1/companies")[0]
     assert companies.qs["enterprise_id"] == ["5e0000000000000000000001"]  # a string, not a number
     # Besides the probes, discover reads the custom field definitions (the customers' columns:
@@ -134,15 +119,15 @@ def test_discover_with_every_scope_offers_every_stream_after_one_request_per_sco
         ("/v1/customers", "Customers", {"customers", "customer_fields", "customer_field_categories"}),
         ("/v1/services", "Services", {"services"}),
         ("/v1/resources", "Resources", {"resources", "timeshifts"}),
-        ("/v1/enterprise-customers", "Enterprises", ENTERPRISE_ONLY),
-        ("/v1/companies", "Companies", set(ALL) - ENTERPRISE_ONLY),
+        ("/v1/enterprise-customers", "Enterprises", set(ENTERPRISE_ONLY)),
+        ("/v1/companies", "Companies", set(ALL_STREAMS) - set(ENTERPRISE_ONLY)),
     ],
 )
 def test_discover_leaves_out_the_streams_of_a_refused_scope_and_logs_which_to_grant(api, caplog, path, scope, left_out):
     refuse(api, path, scope)
     with caplog.at_level(logging.INFO, logger="airbyte"):
         streams = discovered(make_config())
-    assert streams == [name for name in ALL if name not in left_out]
+    assert streams == [name for name in ALL_STREAMS if name not in left_out]
     warning = next(r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
     assert f"lacks the {scope} scope" in warning and f"Grant the app the {scope} scope" in warning
     assert all(name in warning for name in left_out)
@@ -152,7 +137,7 @@ def test_discover_leaves_out_the_streams_of_a_refused_scope_and_logs_which_to_gr
 def test_a_transient_answer_keeps_the_streams_and_says_so(api, caplog, status):
     api.mocker.get(f"{BASE}/v1/services", status_code=status, headers={"Retry-After": "1"}, content=b"")
     with caplog.at_level(logging.INFO, logger="airbyte"):
-        assert discovered(make_config()) == ALL
+        assert discovered(make_config()) == ALL_STREAMS
     assert len(api.data_requests("/v1/services")) == 3  # tried again, then given up on
     warning = next(r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
     assert "Services scope" in warning and "discover keeps them" in warning and f"HTTP {status}" in warning
@@ -161,7 +146,7 @@ def test_a_transient_answer_keeps_the_streams_and_says_so(api, caplog, status):
 def test_a_company_list_that_cannot_be_read_keeps_every_stream(api, caplog):
     api.mocker.get(f"{BASE}/v1/companies", status_code=503, content=b"")
     with caplog.at_level(logging.INFO, logger="airbyte"):
-        assert discovered(make_config()) == ALL
+        assert discovered(make_config()) == ALL_STREAMS
     assert api.data_requests("/v1/appointments") == []  # nothing to ask the company-scoped scopes with
 
 

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from emulator_test_support import EMULATOR_NOW
 from timify_emulator import Emulator
+from timify_emulator.emulator import STREAMS
 
 SIMPLE = [
     ("/v1/customers", "customers"),
@@ -200,19 +201,7 @@ def test_same_seed_and_now_give_identical_truth():
     kw = dict(companies=2, appointments_per_company=80, seed=42, now=EMULATOR_NOW)
     a, b = Emulator(**kw), Emulator(**kw)
     assert (a.app_id, a.app_secret, a.company_ids) == (b.app_id, b.app_secret, b.company_ids)
-    for stream in (
-        "companies",
-        "appointments",
-        "customers",
-        "customer_fields",
-        "customer_field_categories",
-        "services",
-        "resources",
-        "timeshifts",
-        "enterprise_customers",
-        "enterprise_customer_fields",
-        "enterprise_customer_field_categories",
-    ):
+    for stream in STREAMS:
         assert a.truth(stream) == b.truth(stream), stream
     assert Emulator(**dict(kw, seed=43)).truth("appointments") != a.truth("appointments")
 
