@@ -1,8 +1,6 @@
 """Cancelled appointments: deletion records for upcoming appointments TIMIFY no longer has, the
 compact ids in the state, and the confirmation request (cancellations.py, CompanyCursor)."""
 
-import random
-
 import pytest
 import requests_mock
 
@@ -24,6 +22,7 @@ from unit_tests.timify_responses import (
     customer,
     error,
     lookups,
+    object_ids,
     register_appointments,
     register_customer_fields,
     register_list,
@@ -34,20 +33,6 @@ from unit_tests.timify_responses import (
 )
 
 LIMIT = 2  # make_config's page_size
-
-
-def object_ids(count, seed=1, processes=4, other_accounts=5000):
-    """Ids shaped like TIMIFY's (the samples): creation time, a 5-byte part per server process,
-    that process's counter, which also counts the ids made for other accounts in between."""
-    rng = random.Random(seed)
-    parts = [rng.getrandbits(40) for _ in range(processes)]
-    counters = [rng.getrandbits(24) for _ in range(processes)]
-    ids = []
-    for n in range(count):
-        process = rng.randrange(processes)
-        counters[process] = (counters[process] + 1 + rng.randrange(other_accounts)) & 0xFFFFFF
-        ids.append("%08x%010x%06x" % (1_700_000_000 + n * 317, parts[process], counters[process]))
-    return ids
 
 
 def test_ids_survive_encoding_whatever_their_shape():

@@ -14,6 +14,7 @@ from unit_tests.timify_responses import (
     company,
     customer,
     error,
+    object_ids,
     page,
     register_customer_fields,
     register_list,
@@ -234,20 +235,6 @@ def test_the_deletion_column_is_declared_in_the_customers_and_enterprise_custome
 # ----- the state's size --------------------------------------------------------------------------
 
 
-def timify_ids(count, processes=4, other_accounts=5000, seed=1):
-    """Ids as the docs' model of TIMIFY's servers makes them (unit_tests/test_cancellations.py):
-    a few server processes, whose counters also count the ids of other accounts."""
-    rng = random.Random(seed)
-    parts = [rng.getrandbits(40) for _ in range(processes)]
-    counters = [rng.getrandbits(24) for _ in range(processes)]
-    ids = []
-    for n in range(count):
-        process = rng.randrange(processes)
-        counters[process] = (counters[process] + 1 + rng.randrange(other_accounts)) & 0xFFFFFF
-        ids.append("%08x%010x%06x" % (1_700_000_000 + n * 317, parts[process], counters[process]))
-    return ids
-
-
 def one_by_one_ids(count, years=2, seed=2):
     """Ids as the samples show records created one at a time (../shared/timify-samples: 31 process
     parts among 127 ids, one shared only by records made within seconds): each customer its own
@@ -262,7 +249,7 @@ def one_by_one_ids(count, years=2, seed=2):
 
 # bytes per id measured (docs/timify.md, "Deleted customers"); the bounds leave 10% for other seeds
 @pytest.mark.parametrize("count", [10_000, 100_000, 250_000])
-@pytest.mark.parametrize("ids, measured", [(timify_ids, 3.42), (one_by_one_ids, 16.9)], ids=["timify", "one_by_one"])
+@pytest.mark.parametrize("ids, measured", [(object_ids, 3.42), (one_by_one_ids, 16.9)], ids=["timify", "one_by_one"])
 def test_the_tracked_customers_take_the_documented_bytes_per_id(count, ids, measured):
     made = ids(count)
     encoded = encode_ids(made)

@@ -9,6 +9,7 @@ page. How TIMIFY *behaves* (paging, auth, windows, faults) is modelled once, by 
 
 import copy
 import json
+import random
 from datetime import date, datetime, timezone
 from functools import lru_cache
 from pathlib import Path
@@ -286,3 +287,17 @@ def requests_to(mocker: requests_mock.Mocker, path: str, company_id: Optional[st
 def lookups(mocker: requests_mock.Mocker) -> List[Any]:
     """The cancellation checks sent (`GET /v1/appointments?ids=...`)."""
     return [r for r in requests_to(mocker, "/v1/appointments") if "ids" in r.qs]
+
+
+def object_ids(count, seed=1, processes=4, other_accounts=5000):
+    """Ids shaped like TIMIFY's (the samples): creation time, a 5-byte part per server process,
+    that process's counter, which also counts the ids made for other accounts in between."""
+    rng = random.Random(seed)
+    parts = [rng.getrandbits(40) for _ in range(processes)]
+    counters = [rng.getrandbits(24) for _ in range(processes)]
+    ids = []
+    for n in range(count):
+        process = rng.randrange(processes)
+        counters[process] = (counters[process] + 1 + rng.randrange(other_accounts)) & 0xFFFFFF
+        ids.append("%08x%010x%06x" % (1_700_000_000 + n * 317, parts[process], counters[process]))
+    return ids
