@@ -10,7 +10,7 @@ from timify_emulator import Emulator
 
 from integration_tests.connector import expected_records, full_range_config, run_connector
 from integration_tests.destination import Destination, assert_holds_the_truth
-from source_timify.cancellations import decode_ids
+from source_timify.cancellations import decode_ids, encode_ids
 
 UTC = dt.timezone.utc
 DELETED_AT = "_ab_cdc_deleted_at"
@@ -130,3 +130,33 @@ def test_the_state_of_10000_tracked_appointments_stays_within_its_documented_siz
         # emulator's ids, which it mints out of time order (TIMIFY's own, whose counters follow
         # their time, take about 3.3: unit_tests/test_cancellations.py).
         assert size / tracked < 6.5, (size, tracked)
+
+
+def test_a_0_4_0_state_keeps_its_tracked_cancellations_and_reports_nothing_false():
+    with Emulator(companies=1, enterprise=False, appointments_per_company=200, seed=74) as emu:
+        config = full_range_config(emu, page_size=50)
+        (company,) = emu.company_ids
+        destination = Destination()
+        destination.sync(config, streams=["appointments"])
+        # What 0.4.0 saved: the cursor, the range, and the upcoming appointments (31 days back on).
+        (message,) = destination.state
+        entry = message["stream"]["stream_state"]["companies"][company]
+        upcoming_from = (dt.datetime.now(UTC).date() - dt.timedelta(days=31)).isoformat()
+        upcoming = [a["id"] for a in emu.truth("appointments", company) if a["startDate"][:10] >= upcoming_from]
+        del entry["listed_ids"]
+        entry.update(upcoming_from=upcoming_from, upcoming_ids=encode_ids(upcoming))
+        cancelled, past = closest(emu, company, 10), closest(emu, company, -100)
+        emu.advance(60)
+        emu.delete_appointment(company, cancelled["id"])  # tracked by 0.4.0: reported
+        emu.delete_appointment(company, past["id"])  # 0.4.0 did not track it: the documented limit
+
+        emu.reset_log()
+        upgraded = destination.sync(config, streams=["appointments"])
+        assert deletions(upgraded) == [cancelled["id"]]
+        assert lookups_of(emu) == [(company, [cancelled["id"]])]
+        (entry,) = destination.company_state("appointments").values()
+        assert "upcoming_ids" not in entry
+        assert sorted(decode_ids(entry["listed_ids"])) == sorted(a["id"] for a in emu.truth("appointments", company))
+        assert_holds_the_truth(emu, config, destination, gone=[past["id"]], streams=["appointments"])
+        later = destination.sync(config, streams=["appointments"])
+        assert not deletions(later)
