@@ -1,4 +1,5 @@
-"""Every command through the CDK's entry point (spec, check, discover, read); run.py calls it."""
+"""Every command through the CDK's entry point: check, discover, read, and each `spec` that run.py
+does not answer itself (it answers a plain `spec` without importing the CDK)."""
 
 import ctypes
 import sys
@@ -96,4 +97,6 @@ def launch(args: List[str]) -> None:
 
 
 if __name__ == "__main__":
+    # `python -m source_timify.entrypoint spec`: the CDK's answer, which scripts/generate_spec.py
+    # writes to printed_spec.json and the tests and the bench compare `source-timify spec` with.
     launch(sys.argv[1:])
