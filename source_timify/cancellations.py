@@ -1,50 +1,28 @@
-"""Cancelled appointments: TIMIFY deletes an appointment when it is cancelled, so an incremental
-sync would never hear of it. CompanyCursor keeps, per company, the ids of the upcoming appointments
-(dated from UPCOMING_DAYS_BACK days before the sync to the end of the range) that the sync saw; the
-next complete read of that company asks TIMIFY about every tracked id it no longer sees, and emits
-a deletion record for each one TIMIFY no longer has (the bookkeeping: cancellation_tracking.py).
+"""What every deletion tracking shares (deletion_tracking.ListedIds, for cancelled appointments,
+deleted customers and deleted enterprise customers): the tracked ids as they are kept in the state
+(encode_ids / decode_ids, compactly), a state entry of 0.4.0 or older read as today's
+(listed_ids_of), and the deletion record of a record TIMIFY deleted (deletion_message).
 
-- SeenAppointments: the upcoming appointments one partition saw (told by records.ObserveUpcoming).
-- encode_ids / decode_ids: the tracked ids as they are kept in the state, compactly.
-- CancelledAppointments: confirms missing ids with TIMIFY and makes the deletion records.
-- deletion_message: one deletion record, for any stream (deleted customers, deletion_tracking.py).
+TIMIFY deletes an appointment when it is cancelled or cleaned up, and a customer on request (GDPR
+erasure), and no list says so (docs/timify.md, "Deletions and erasure").
 """
 
 import base64
 import json
-import logging
 import time
 import zlib
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Set, Tuple
+from typing import Any, Iterable, List, Mapping, Set
 
 from airbyte_cdk.models import AirbyteMessage, AirbyteRecordMessage, Type
 
-from source_timify.auth import TimifyAuthenticator
-from source_timify.client import Retries, TimifyClient
-from source_timify.session import TimifySession
-from source_timify.timify import DELETED_AT, answer_text, base_url, iso_seconds, json_object
+from source_timify.timify import DELETED_AT
 
-logger = logging.getLogger("airbyte")
-
-UPCOMING_DAYS_BACK = 31
-LOOKUP_BATCH = 100  # ids per confirmation request (about 2.5 KB of URL)
+LOOKUP_BATCH = 100  # ids per request of a lookup by id (about 2.5 KB of URL)
 LOOKUP_ATTEMPTS = 5
 
-
-class SeenAppointments:
-    """The (id, UTC date) of every appointment one partition read dated on or after `since`
-    (YYYY-MM-DD). One partition is read by one thread, so no lock."""
-
-    __slots__ = ("since", "found")
-
-    def __init__(self, since: str) -> None:
-        self.since = since
-        self.found: List[Tuple[str, str]] = []
-
-    def add(self, record: Mapping[str, Any]) -> None:
-        start, record_id = record.get("startDate"), record.get("id")
-        if isinstance(start, str) and isinstance(record_id, str) and start[:10] >= self.since:
-            self.found.append((record_id, start[:10]))
+LISTED_IDS = "listed_ids"  # the tracked ids, in a company's state entry beside the cursor's
+# 0.4.0 and older tracked the upcoming appointments only (from 31 days before the sync) under these
+UPCOMING_FROM, UPCOMING_IDS = "upcoming_from", "upcoming_ids"
 
 
 # ----- the ids in the state ---------------------------------------------------------------------
@@ -124,6 +102,17 @@ def _is_hex(value: str) -> bool:
     return all(character in "0123456789abcdef" for character in value)
 
 
+def listed_ids_of(entry: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A company's state entry with its tracked ids under `listed_ids`. An appointments entry of
+    0.4.0 or older tracked the upcoming ones under `upcoming_ids`: they become the tracked ids, so
+    a cancellation made since that sync is still asked about (older appointments are tracked from
+    this sync on). An entry without either is returned as it is: the tracking starts."""
+    if LISTED_IDS in entry or not isinstance(entry.get(UPCOMING_IDS), str):
+        return entry
+    migrated = {key: value for key, value in entry.items() if key not in (UPCOMING_FROM, UPCOMING_IDS)}
+    return {**migrated, LISTED_IDS: entry[UPCOMING_IDS]}
+
+
 # ----- deletion records -------------------------------------------------------------------------
 
 
@@ -136,91 +125,3 @@ def deletion_message(stream_name: str, key: Mapping[str, Any], now: str) -> Airb
         type=Type.RECORD,
         record=AirbyteRecordMessage(stream=stream_name, data=data, emitted_at=int(time.time() * 1000)),
     )
-
-
-# ----- confirming with TIMIFY -------------------------------------------------------------------
-
-
-class CancelledAppointments:
-    """For one company read completely: the tracked ids it no longer saw are asked of TIMIFY
-    (`GET /v1/appointments?ids=...`, no dates needed); those TIMIFY no longer has were cancelled
-    (deleted) and get a deletion record; those it still has were moved (out of the range, or
-    within it while the sync ran: the next sync emits those as updates). An id TIMIFY could not be
-    asked about stays tracked, to be asked next time: a deletion is never guessed."""
-
-    def __init__(self, config: Mapping[str, Any], stream_name: str, session: TimifySession) -> None:
-        self._config = config
-        self._stream_name = stream_name
-        self._session = session
-
-    def check(
-        self, company: str, missing: Set[str], upcoming_from: str, range_to: str
-    ) -> Tuple[List[AirbyteMessage], Set[str]]:
-        """For the tracked ids of `company` this sync did not see: the deletion record messages,
-        and the ids to keep tracking (those still upcoming, and those TIMIFY could not be asked
-        about)."""
-        deleted: List[str] = []
-        still_upcoming: Set[str] = set()
-        ordered = sorted(missing)
-        for start in range(0, len(ordered), LOOKUP_BATCH):
-            batch = ordered[start : start + LOOKUP_BATCH]
-            found = self._lookup(company, batch)
-            if found is None:
-                still_upcoming.update(batch)
-                continue
-            deleted += [appointment_id for appointment_id in batch if appointment_id not in found]
-            still_upcoming.update(
-                appointment_id
-                for appointment_id, day in found.items()
-                if appointment_id in batch and upcoming_from <= day <= range_to
-            )
-        if deleted:
-            logger.info(
-                f"{len(deleted)} upcoming appointment(s) of company {company} were cancelled (deleted in TIMIFY)."
-            )
-        now = iso_seconds(self._session.clock.now())
-        deletions = [
-            deletion_message(self._stream_name, {"company_id": company, "id": appointment_id}, now)
-            for appointment_id in deleted
-        ]
-        return deletions, still_upcoming
-
-    def _lookup(self, company: str, ids: List[str]) -> Optional[Dict[str, str]]:
-        """The ids among `ids` that TIMIFY still has, with their UTC dates, or None if it could
-        not be asked."""
-        authenticator = TimifyAuthenticator(config=self._config, parameters={}, session=self._session)
-        url = f"{base_url(self._config)}/v1/appointments"
-        params = {"ids": ",".join(ids), "page": 1, "limit": len(ids)}
-        headers = {"company-id": company, "accept": "application/json"}
-        # The client's rules, except that a 200 whose `data` is not a list is an answer (not
-        # asked again), and the last failed try is still waited after, as it always was.
-        retries = Retries(attempts=LOOKUP_ATTEMPTS, retry_unreadable=False)
-        response = (
-            TimifyClient(self._session, authenticator, retries)
-            .send("GET", url, params=params, headers=headers, timeout=60)
-            .response
-        )
-        body = json_object(response)
-        data = body.get("data") if body is not None else None
-        if isinstance(data, list):
-            found = {
-                record["id"]: str(record.get("startDate") or "")[:10]
-                for record in data
-                if isinstance(record, dict) and "id" in record
-            }
-            if set(found) <= set(ids):
-                return found
-            # An appointment not asked for: the server ignored `ids`, and its answer says
-            # nothing of those asked (reading it as "gone" would report false cancellations).
-            logger.warning(
-                f"TIMIFY answered the lookup of {len(ids)} appointment(s) of company {company} with others "
-                "it was not asked about (it seems to ignore `ids`): no cancellation is reported; the next "
-                "sync asks again."
-            )
-            return None
-        status = answer_text(response)
-        logger.warning(
-            f"Could not ask TIMIFY whether {len(ids)} appointment(s) of company {company} were cancelled "
-            f"({status}); the next sync asks again."
-        )
-        return None

@@ -1,9 +1,9 @@
 """Which records each company's last complete listing showed, and which of them TIMIFY deleted.
 
-For a list every sync reads whole (customers today; enterprise customers and the appointments of
-the whole range can use the same pieces), CompanyCursor (incremental.py), with `track_deletions`,
-calls one ListedIds at three moments of a company's read, as it calls UpcomingAppointments
-(cancellation_tracking.py) for cancelled appointments:
+For a list every sync reads whole (each company's customers, the enterprise's customers, and each
+company's appointments over the whole synced range), CompanyCursor (incremental.py), with
+`track_deletions` or `track_cancellations`, calls one ListedIds at three moments of a company's
+read:
 
 - watch: a slice is made; it gets a SeenIds, which records.ObserveListed tells every record
   TIMIFY lists for it, kept by the incremental filter or not (on every pass lists.PageGuard makes
@@ -11,15 +11,18 @@ calls one ListedIds at three moments of a company's read, as it calls UpcomingAp
 - partition_read: a partition was read completely; what it saw is kept for its company;
 - company_read: every partition of the company was read (a company whose read failed, that the
   app lost access to or that left the enterprise never gets here, and keeps its entry as it was);
-  the ids the previous entry listed and this read did not see are confirmed gone (`confirm`,
-  second_listing.SecondListing), the deletion records of those confirmed are emitted, and the
-  company's new entry is returned for the cursor's state.
+  the ids the previous entry listed and this read did not see are confirmed gone (`confirm`:
+  second_listing.SecondListing for customers, id_lookup.IdLookup for enterprise customers,
+  appointment_lookup.CancelledAppointments for appointments), the deletion records of those
+  confirmed are emitted, and the company's new entry is returned for the cursor's state.
 
 The rule, and why it never reports a record TIMIFY still has (docs/timify.md, "Deleted customers"):
 an id is reported only when (1) the previous entry listed it, (2) this sync's complete, unchanged
 listing did not show it and (3) a second complete, unchanged listing made after it (one answer for
-up to 10,000 records, which nothing can shift) does not show it either. A previous entry without
-`listed_ids` (state of 0.4.0, a company never read completely) only starts the tracking. A listing
+up to 10,000 records, which nothing can shift) does not show it either, or TIMIFY asked by id no
+longer serves it. A previous entry without
+`listed_ids` (customers' state of 0.4.0, a company never read completely) only starts the
+tracking; appointments' `upcoming_ids` of 0.4.0 are read as `listed_ids` (cancellations.listed_ids_of). A listing
 that shows none of more than one tracked record reports nothing either: a company whose every
 customer vanished at once is more likely a wrong answer than an erasure (the ids stay tracked, a
 warning says so).
@@ -30,20 +33,41 @@ The tracking entry in the state, beside the cursor's:
 
 import logging
 import threading
-from typing import Any, Callable, Dict, Mapping, Optional, Set
+from typing import Any, Callable, Dict, Mapping, NamedTuple, Optional, Set
 
 from airbyte_cdk.models import AirbyteMessage
 
-from source_timify.cancellations import decode_ids, deletion_message, encode_ids
+from source_timify.cancellations import LISTED_IDS, decode_ids, deletion_message, encode_ids, listed_ids_of
 from source_timify.session import TimifySession
 from source_timify.timify import iso_seconds
 
 logger = logging.getLogger("airbyte")
 
-LISTED_IDS = "listed_ids"  # the key of the tracking entry, beside the cursor's in each company's state
+__all__ = ["LISTED_IDS", "Confirmed", "ListedIds", "SeenIds", "listed_only"]
 
-# confirm(company, missing ids) -> the ids TIMIFY still has, or None when it could not be asked
-Confirm = Callable[[str, Set[str]], Optional[Set[str]]]
+
+class Confirmed(NamedTuple):
+    """What TIMIFY said of the ids a listing no longer showed: those it still `listed` (they stay
+    tracked) and those it has `elsewhere`, outside what the list covers (appointments moved out of
+    the range: neither deleted nor tracked any more). Every other id asked about is deleted."""
+
+    listed: Set[str]
+    elsewhere: Set[str]
+
+
+# confirm(company, missing ids) -> what TIMIFY says of them, or None when it could not be asked
+Confirm = Callable[[str, Set[str]], Optional[Confirmed]]
+
+
+def listed_only(still_listed: Callable[[str, Set[str]], Optional[Set[str]]]) -> Confirm:
+    """A Confirm from a check that only tells which ids are still listed (a second listing, a
+    lookup by id of a list without dates): nothing is elsewhere."""
+
+    def confirm(company: str, ids: Set[str]) -> Optional[Confirmed]:
+        listed = still_listed(company, ids)
+        return None if listed is None else Confirmed(listed, set())
+
+    return confirm
 
 
 class SeenIds:
@@ -107,7 +131,7 @@ class ListedIds:
         not seen that are not confirmed gone)."""
         with self._lock:
             seen = self._seen.pop(company, set())
-        encoded = (self._previous.get(company) or {}).get(LISTED_IDS)
+        encoded = listed_ids_of(self._previous.get(company) or {}).get(LISTED_IDS)
         if not isinstance(encoded, str):
             return {LISTED_IDS: encode_ids(seen)}  # nothing tracked yet: the tracking starts
         tracked = set(decode_ids(encoded))
@@ -121,10 +145,11 @@ class ListedIds:
                 "they stay tracked."
             )
             return {LISTED_IDS: encode_ids(seen | missing)}
-        still_listed = self._confirm(company, missing)
-        if still_listed is None:
+        confirmed = self._confirm(company, missing)
+        if confirmed is None:
             return {LISTED_IDS: encode_ids(seen | missing)}  # not confirmed: asked again next sync
-        deleted = sorted(missing - still_listed)
+        still_listed = confirmed.listed & missing
+        deleted = sorted(missing - still_listed - confirmed.elsewhere)
         if still_listed:
             logger.info(
                 f"{len(still_listed)} {self._what} of company {company} were missing from this sync's listing "

@@ -5,7 +5,7 @@ deletion_tracking.ListedIds calls `still_listed` with the tracked ids that the s
 listing no longer showed (only then: a sync without deletions sends no request more). They are
 asked LOOKUP_BATCH at a time (cancellations.py's batch, about 2.5 KB of URL), `page=1` and
 `limit` the batch's size, through client.TimifyClient with the retries of the cancellation lookup
-(cancellations.CancelledAppointments). An id TIMIFY does not serve is gone.
+(appointment_lookup.CancelledAppointments). An id TIMIFY does not serve is gone.
 
 Where the answer cannot be trusted to be the ids' own, nothing is confirmed (None: every id stays
 tracked, the next sync asks again; a deletion is never guessed):

@@ -13,10 +13,9 @@ date_ranges.py. What makes that lossless over months of syncs lives here:
 The state of a stream (docs/timify.md, "Incremental sync"):
     {"companies": {"<company id>": {"updatedAt": "2026-12-02T07:00:00Z",
                                     "from_date": "2024-01-01", "to_date": "2027-12-02"}}}
-(`from_date`/`to_date` for appointments only; with `track_cancellations`, also `upcoming_from` and
-`upcoming_ids`, the compressed ids of the upcoming appointments the read saw:
-cancellation_tracking.py; with `track_deletions` (customers), `listed_ids`, the compressed ids of
-every record the company's last complete listing showed: deletion_tracking.py). What the slices
+(`from_date`/`to_date` for appointments only; with `track_cancellations` (appointments) or
+`track_deletions` (customers), also `listed_ids`, the compressed ids of every record the company's
+last complete read listed: deletion_tracking.py). What the slices
 carry for the filter is declared in slices.py.
 """
 
@@ -25,19 +24,20 @@ import threading
 import time
 from dataclasses import InitVar, dataclass
 from datetime import datetime, timezone
-from typing import Any, Dict, Iterable, Mapping, MutableMapping, Optional, Tuple, Union, cast
+from typing import Any, Dict, Iterable, Mapping, MutableMapping, Optional, Sequence, Tuple, Union, cast
 
 from airbyte_cdk.sources.connector_state_manager import ConnectorStateManager
 from airbyte_cdk.sources.declarative.migrations.state_migration import StateMigration
 from airbyte_cdk.sources.declarative.partition_routers.partition_router import PartitionRouter
+from airbyte_cdk.sources.declarative.transformations import RecordTransformation
 from airbyte_cdk.sources.message import MessageRepository
 from airbyte_cdk.sources.streams.concurrent.cursor import Cursor, CursorField
 from airbyte_cdk.sources.streams.concurrent.partitions.partition import Partition
 from airbyte_cdk.sources.types import Config, Record, StreamSlice
 
-from source_timify.cancellation_tracking import NO_END, UpcomingAppointments
-from source_timify.cancellations import CancelledAppointments, decode_ids
-from source_timify.deletion_tracking import LISTED_IDS, ListedIds
+from source_timify.appointment_lookup import CancelledAppointments
+from source_timify.cancellations import decode_ids
+from source_timify.deletion_tracking import LISTED_IDS, ListedIds, listed_only
 from source_timify.id_lookup import IdLookup
 from source_timify.second_listing import SecondListing
 from source_timify.session import TimifySession, session_of
@@ -58,7 +58,7 @@ from source_timify.timify import ISO_SECONDS, iso_seconds
 
 logger = logging.getLogger("airbyte")
 
-# A company's entry in the state (the docstring above); the tracking keys: cancellation_tracking.py.
+# A company's entry in the state (the docstring above); the tracking key: cancellations.LISTED_IDS.
 # The state's own words: a slice's window and range are named in slices.py.
 ENTRY_FROM_DATE = "from_date"
 ENTRY_TO_DATE = "to_date"
@@ -94,15 +94,14 @@ class CompanyCursor(Cursor):
       that become visible in TIMIFY's lists a few minutes after their `updatedAt`. A record stamped
       in the future is emitted but never moves the cursor. A failed partition leaves its company's
       entry as it was, and the other companies still move on.
-    - With `track_cancellations` (appointments), the slices that reach the upcoming appointments
-      carry a `seen` for records.ObserveUpcoming, and a company read completely checks for
-      cancelled appointments before its entry moves on: cancellation_tracking.UpcomingAppointments
-      emits their deletion records and gives the entry's tracking fields.
-    - With `track_deletions` (customers: a list read whole, `list_path`), every slice carries a
-      `seen` for records.ObserveListed, and a company read completely reports the records TIMIFY
-      deleted before its entry moves on: deletion_tracking.ListedIds, confirmed by a second
-      listing of `list_path` (second_listing.SecondListing; EnterpriseCursor confirms by id,
-      id_lookup.IdLookup). A company not read completely (failed, access lost, left the
+    - With `track_deletions` (customers: a list read whole, `list_path`) or `track_cancellations`
+      (appointments: every window of the range), every slice carries a `seen` for
+      records.ObserveListed, and a company read completely reports the records TIMIFY deleted
+      before its entry moves on: deletion_tracking.ListedIds, confirmed by a second listing of
+      `list_path` (second_listing.SecondListing), for appointments by id
+      (appointment_lookup.CancelledAppointments, which also emits those moved out of the range as
+      updates, through `transformations`, the stream's own); EnterpriseCursor confirms by id,
+      id_lookup.IdLookup. A company not read completely (failed, access lost, left the
       enterprise) reports none and keeps its entry as it was.
     """
 
@@ -120,6 +119,7 @@ class CompanyCursor(Cursor):
         session: Optional[TimifySession] = None,
         track_deletions: bool = False,
         list_path: Optional[str] = None,
+        transformations: Sequence[RecordTransformation] = (),
     ) -> None:
         self._stream_name = stream_name
         self._partition_router = partition_router
@@ -136,32 +136,47 @@ class CompanyCursor(Cursor):
         self._ranges: Dict[str, Tuple[Optional[str], Optional[str]]] = {}
         self._lock = threading.Lock()
         self._created = time.time()
-        self._upcoming = (
-            UpcomingAppointments(
-                self._previous,
-                CancelledAppointments(config, stream_name, self._session),
-                message_repository.emit_message,
-                today=datetime.now(timezone.utc).date(),
-            )
-            if track_cancellations
-            else None
-        )
         if track_deletions and (track_cancellations or not list_path):
             raise ValueError(
                 "track_deletions needs the stream's list path, and is not combined with track_cancellations"
             )
-        self._listed = (
-            self._deletion_tracking(config, stream_name, message_repository, str(list_path))
-            if track_deletions
-            else None
-        )
+        self._listed: Optional[ListedIds] = None
+        if track_cancellations:
+            self._listed = self._cancellation_tracking(config, stream_name, message_repository, transformations)
+        elif track_deletions:
+            self._listed = self._deletion_tracking(config, stream_name, message_repository, str(list_path))
 
     def _deletion_tracking(
         self, config: Config, stream_name: str, message_repository: MessageRepository, list_path: str
     ) -> ListedIds:
         """A company's list (customers): a deletion is confirmed by a second listing."""
-        confirm = SecondListing(config, self._session, list_path).still_listed
+        confirm = listed_only(SecondListing(config, self._session, list_path).still_listed)
         return ListedIds(self._previous, confirm, stream_name, self._session, message_repository.emit_message)
+
+    def _cancellation_tracking(
+        self,
+        config: Config,
+        stream_name: str,
+        message_repository: MessageRepository,
+        transformations: Sequence[RecordTransformation],
+    ) -> ListedIds:
+        """A company's appointments over its whole range: a cancellation is confirmed by id."""
+        lookup = CancelledAppointments(
+            config,
+            stream_name,
+            self._session,
+            range_of=lambda company: self._ranges.get(company, (None, None)),
+            transformations=transformations,
+            emit=message_repository.emit_message,
+        )
+        return ListedIds(
+            self._previous,
+            lookup.confirm,
+            stream_name,
+            self._session,
+            message_repository.emit_message,
+            what="appointments",
+        )
 
     @property
     def cursor_field(self) -> CursorField:
@@ -201,13 +216,11 @@ class CompanyCursor(Cursor):
                 self._complete(finished)
 
     def _watched(self, company: str, stream_slice: StreamSlice) -> Mapping[str, Any]:
-        """The slice's extra fields, with the `seen` the cancellation tracking wants for it."""
+        """The slice's extra fields, with the `seen` the deletion tracking wants for it."""
         extra = extra_fields_of(stream_slice)
         if self._listed is not None:
             return with_seen(extra, self._listed.watch(company))
-        if self._upcoming is None:
-            return extra
-        return with_seen(extra, self._upcoming.watch(company, window_of(stream_slice)[1]))
+        return extra
 
     def _cursor_slice(self, company: str, stream_slice: StreamSlice) -> CompanyCursorSlice:
         previous = self._previous.get(company) or {}
@@ -237,9 +250,7 @@ class CompanyCursor(Cursor):
         stream_slice = cast(StreamSlice, partition.to_slice())  # every partition of ours has its slice
         company = self._company_of(stream_slice)
         seen = seen_of(stream_slice)
-        if self._upcoming is not None:  # before the count: the company's completion needs it
-            self._upcoming.partition_read(company, seen)
-        if self._listed is not None:
+        if self._listed is not None:  # before the count: the company's completion needs it
             self._listed.partition_read(company, seen)
         with self._lock:
             self._open[company] -= 1
@@ -265,9 +276,7 @@ class CompanyCursor(Cursor):
         range_from, range_to = self._ranges.get(company, (None, None))
         if range_from and range_to:
             entry.update({ENTRY_FROM_DATE: range_from, ENTRY_TO_DATE: range_to})
-        if self._upcoming is not None:  # its deletion records go out before the state
-            entry.update(self._upcoming.company_read(company, range_to or NO_END))
-        if self._listed is not None:
+        if self._listed is not None:  # its deletion records go out before the state
             entry.update(self._listed.company_read(company))
         with self._lock:
             self._companies[company] = entry
@@ -328,7 +337,7 @@ class EnterpriseCursor(CompanyCursor):
         """The enterprise's list: a deletion is confirmed by asking TIMIFY by id."""
         return ListedIds(
             self._previous,
-            IdLookup(config, self._session, list_path).still_listed,
+            listed_only(IdLookup(config, self._session, list_path).still_listed),
             stream_name,
             self._session,
             message_repository.emit_message,

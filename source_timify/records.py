@@ -75,13 +75,13 @@ class ChangedSince(RecordFilter):
 @dataclass
 class ObserveListed(RecordFilter):
     """Hands every record TIMIFY listed for a watched slice (one whose `extra_fields` carry `seen`:
-    a cancellations.SeenAppointments from incremental.CompanyCursor with `track_cancellations`, a
-    deletion_tracking.SeenIds with `track_deletions`) to that `seen`, kept or not, then keeps what
+    a deletion_tracking.SeenIds from incremental.CompanyCursor with `track_cancellations` or
+    `track_deletions`) to that `seen`, kept or not, then keeps what
     `keep` (ChangedSince) keeps.
 
     A record filter and not a transformation because the CDK's RecordSelector filters before it
     transforms: a transformation never sees the unchanged records the filter drops, and an
-    upcoming appointment (or a customer) the check did not see would be taken for a deleted one.
+    appointment (or a customer) the check did not see would be taken for a deleted one.
     The extractor sees them all but not the slice. Without `keep`, every record is kept.
     """
 

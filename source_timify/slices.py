@@ -10,7 +10,7 @@ it, declared once. Every key below is named here only; the components import the
 Who reads them: CompanyDateRange reads createdAt; CompanyCursor reads company_id, the window and
 range_from/range_to; ChangedSince (records.py) reads the cursor slice and not_before;
 ObserveListed (records.py) hands every listed record to `seen`, which CompanyCursor then gives
-to its UpcomingAppointments (cancellation_tracking.py) or ListedIds (deletion_tracking.py);
+to its ListedIds (deletion_tracking.py);
 AddCompanyId and the progress lines read company_id.
 
 The manifest names some of these keys in its own words, which this module cannot import:
@@ -45,7 +45,7 @@ PREVIOUS_TO_DATE: Final = "previous_to_date"
 
 class Seen(Protocol):
     """What a watched slice carries under `seen`: told every record TIMIFY listed for it
-    (cancellations.SeenAppointments, deletion_tracking.SeenIds)."""
+    (deletion_tracking.SeenIds)."""
 
     def add(self, record: Mapping[str, Any]) -> None: ...
 

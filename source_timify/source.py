@@ -57,6 +57,13 @@ class TimifyComponentFactory(ModelToComponentFactory):
         module, _, name = str(parameters["cursor_class"]).rpartition(".")
         cursor_class = getattr(importlib.import_module(module), name)
         parts = cdk_workarounds.concurrent_cursor_parts(self, model.name)
+        # A cancellation check emits the appointments moved out of the range as updates: with the
+        # stream's own transformations, built as the factory builds them for the stream.
+        transformations = [
+            self._create_component_from_model(model=transformation, config=config)
+            for transformation in (model.transformations or [])
+            if parameters.get("track_cancellations")
+        ]
         return cursor_class(
             stream_name=model.name,
             partition_router=stream_slicer,
@@ -69,6 +76,7 @@ class TimifyComponentFactory(ModelToComponentFactory):
             track_cancellations=bool(parameters.get("track_cancellations")),
             track_deletions=bool(parameters.get("track_deletions")),
             list_path=parameters.get("path"),
+            transformations=transformations,
         )
 
 

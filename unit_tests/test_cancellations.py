@@ -1,5 +1,6 @@
-"""Cancelled appointments: deletion records for upcoming appointments TIMIFY no longer has, the
-compact ids in the state, and the confirmation request (cancellations.py, CompanyCursor)."""
+"""Cancelled appointments: deletion records for the appointments of the range (past or upcoming)
+TIMIFY no longer has, the compact ids in the state, and the confirmation request
+(appointment_lookup.py, deletion_tracking.ListedIds, CompanyCursor)."""
 
 import pytest
 import requests_mock
@@ -100,13 +101,24 @@ def test_a_cancelled_upcoming_appointment_gets_one_deletion_record(api):
     assert lookups(api)[0].headers["company-id"] == COMPANY_A and "from_date" not in lookups(api)[0].qs
 
 
-def test_an_appointment_that_moved_out_of_the_range_is_not_deleted(api):
+def test_an_appointment_that_moved_out_of_the_range_is_not_deleted_but_emitted_as_an_update(api):
     before = [upcoming(1), upcoming(2)]
-    moved = dict(before[0], startDate=days_from_today(400) + "T10:00:00Z")  # lookahead_days is 30
+    moved_to = days_from_today(400) + "T10:00:00Z"  # lookahead_days is 30
+    moved = dict(before[0], startDate=moved_to, date=moved_to[:10] + "Z", updatedAt="2026-03-01T00:00:00Z")
     register_lookup(api, COMPANY_A, found=[moved], ids=[moved["id"]])  # TIMIFY still has it
-    _, second = two_syncs(api, before, [moved, before[1]])
+    first, second = two_syncs(api, before, [before[1]])
     assert not deletions(second)
     assert [r.qs["ids"] for r in lookups(api)] == [[moved["id"]]]  # it was asked about
+    # The record as the stream emits it (its transformations: company_id, no booking secrets, the
+    # CDC column): the first sync's record of the same appointment, with its new date.
+    (listed,) = [r for r in records_of(first, "appointments") if r["id"] == moved["id"]]
+    (update,) = records_of(second, "appointments")
+    assert update == dict(listed, startDate=moved_to, date=moved_to[:10] + "Z", updatedAt=moved["updatedAt"])
+    assert update["company_id"] == COMPANY_A and "reschedulingSecret" not in update
+    # No longer tracked: the next sync neither asks about it again nor emits it again.
+    api.reset_mock()
+    third = run_read(make_config(), ["appointments"], state={"appointments": final_state(second, "appointments")})
+    assert not records_of(third, "appointments") and not lookups(api)
 
 
 def test_nothing_deleted_means_no_deletion_record_and_no_lookup(api):
@@ -116,12 +128,12 @@ def test_nothing_deleted_means_no_deletion_record_and_no_lookup(api):
     assert not lookups(api)
 
 
-def test_deleted_past_appointments_are_not_reported(api):
-    old = appointment(COMPANY_A, 1, "2026-02-01T10:00:00Z")  # months before the sync
-    register_lookup(api, COMPANY_A, found=[])  # were it asked about, it would read as deleted
+def test_deleted_past_appointments_are_reported_once_timify_confirms(api):
+    old = appointment(COMPANY_A, 1, days_from_today(-150) + "T10:00:00Z")  # months before the sync
+    register_lookup(api, COMPANY_A, found=[], ids=[old["id"]])  # TIMIFY no longer has it
     _, second = two_syncs(api, [old, upcoming(2)], [upcoming(2)])
-    assert not records_of(second, "appointments")
-    assert not lookups(api)
+    assert [(r["company_id"], r["id"]) for r in deletions(second)] == [(COMPANY_A, old["id"])]
+    assert [r.qs["ids"] for r in lookups(api)] == [[old["id"]]]
 
 
 def test_a_company_not_read_completely_reports_nothing_and_asks_again_next_time(api):

@@ -8,6 +8,7 @@ from airbyte_cdk.sources.message import InMemoryMessageRepository
 from airbyte_cdk.sources.types import StreamSlice
 
 from source_timify.cancellations import DELETED_AT, decode_ids, encode_ids
+from source_timify.deletion_tracking import SeenIds
 from source_timify.incremental import CompanyCursor, LegacyGlobalCursorMigration
 from source_timify.session import TimifySession
 from source_timify.slices import seen_of
@@ -17,7 +18,7 @@ from unit_tests.timify_responses import lookups, register_login, register_lookup
 
 CONFIG = {"app_id": "app", "base_url": "https://api.timify.com"}
 A, B = "a" * 24, "b" * 24
-KEPT, CANCELLED = "6a" + "0" * 22, "6b" + "0" * 22
+KEPT, CANCELLED, PAST = "6a" + "0" * 22, "6b" + "0" * 22, "6c" + "0" * 22
 
 
 class Router:
@@ -148,7 +149,7 @@ def test_legacy_states_are_migrated_and_new_ones_are_not():
     assert not migration.should_migrate({"companies": {}}) and not migration.should_migrate({})
 
 
-# ----- with track_cancellations: the cursor calls cancellation_tracking.UpcomingAppointments ----
+# ----- with track_cancellations: the cursor tracks every appointment of the range (ListedIds) ----
 
 
 def tracking_cursor(slices, state, repository):
@@ -172,15 +173,15 @@ def dated_window(company: str, from_days: int, to_days: int) -> StreamSlice:
     )
 
 
-def test_a_tracking_cursor_watches_the_windows_that_reach_the_upcoming_appointments():
+def test_a_tracking_cursor_watches_every_window_of_the_range_past_ones_too():
     subject = tracking_cursor([dated_window(A, -90, -32), dated_window(A, -31, 30)], None, InMemoryMessageRepository())
     past, upcoming = list(subject.stream_slices())
-    assert seen_of(past) is None
-    assert seen_of(upcoming).since == days_from_today(-31)
+    assert isinstance(seen_of(past), SeenIds) and isinstance(seen_of(upcoming), SeenIds)
+    assert seen_of(past) is not seen_of(upcoming)
     assert upcoming.extra_fields["range_to"] == days_from_today(30)  # the router's fields ride along
 
 
-def test_a_tracking_cursor_emits_the_deletions_of_its_company_before_its_state():
+def test_a_tracking_cursor_emits_the_deletions_of_its_company_before_its_state_and_migrates_0_4_0_state():
     logged_in_at(1_780_000_000)
     previous = {
         "companies": {
@@ -198,6 +199,7 @@ def test_a_tracking_cursor_emits_the_deletions_of_its_company_before_its_state()
         register_lookup(api, A, found=[])
         slices = list(subject.stream_slices())
         seen_of(slices[1]).add({"id": KEPT, "startDate": days_from_today(3) + "T10:00:00Z"})
+        seen_of(slices[0]).add({"id": PAST, "startDate": days_from_today(-60) + "T10:00:00Z"})
         for stream_slice in slices:
             subject.close_partition(Partition(stream_slice))
         asked = lookups(api)
@@ -206,4 +208,6 @@ def test_a_tracking_cursor_emits_the_deletions_of_its_company_before_its_state()
     assert [message.type.name for message in messages] == ["RECORD", "STATE"]
     assert messages[0].record.data["id"] == CANCELLED and messages[0].record.data[DELETED_AT]
     entry = subject.state["companies"][A]
-    assert entry["upcoming_from"] == days_from_today(-31) and decode_ids(entry["upcoming_ids"]) == [KEPT]
+    # 0.4.0's `upcoming_ids` were read as the tracked ids; the new entry tracks the whole range
+    assert "upcoming_ids" not in entry and "upcoming_from" not in entry
+    assert sorted(decode_ids(entry["listed_ids"])) == sorted([KEPT, PAST])

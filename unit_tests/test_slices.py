@@ -8,7 +8,7 @@ import yaml
 from airbyte_cdk.sources.types import StreamSlice
 
 from source_timify import slices
-from source_timify.cancellations import SeenAppointments
+from source_timify.deletion_tracking import SeenIds
 
 PACKAGE = Path(slices.__file__).parent
 MANIFEST = (PACKAGE / "manifest.yaml").read_text()
@@ -99,7 +99,7 @@ def test_the_date_range_rides_with_the_company_fields_and_not_before_only_when_s
 
 
 def test_a_slice_is_read_through_its_parts_and_a_missing_part_reads_empty():
-    seen = SeenAppointments("2026-01-01")
+    seen = SeenIds()
     stream_slice = StreamSlice(
         partition={slices.COMPANY_ID: "c1", slices.FROM_DATE: "2026-01-01", slices.TO_DATE: "2026-01-31"},
         cursor_slice={slices.CHANGED_SINCE: "2026-01-02T00:00:00Z"},

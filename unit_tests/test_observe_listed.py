@@ -5,7 +5,7 @@ only filters."""
 from airbyte_cdk.sources.types import StreamSlice
 
 from source_timify import SourceTimify
-from source_timify.cancellations import SeenAppointments
+from source_timify.deletion_tracking import SeenIds
 from source_timify.records import ChangedSince, ObserveListed
 from source_timify.slices import CHANGED_SINCE, COMPANY_ID, SEEN
 from unit_tests.conftest import make_config
@@ -39,15 +39,15 @@ def ids(records):
 
 
 def test_every_listed_appointment_is_seen_including_those_the_filter_drops():
-    seen = SeenAppointments("2026-03-01")
+    seen = SeenIds()
     kept = ids(observe_then(changed_since()).filter_records(iter(RECORDS), {}, stream_slice=watched_slice(seen)))
     assert kept == ["changed", "changed-past"]
-    # every record dated on or after `since`, kept or not (SeenAppointments leaves out older ones)
-    assert seen.found == [("changed", "2026-03-10"), ("unchanged", "2026-03-11")]
+    # every record listed, past or upcoming, kept or not (the whole range is tracked)
+    assert seen.found == set(ids(RECORDS))
 
 
 def test_it_keeps_exactly_what_changed_since_keeps():
-    for stream_slice in (watched_slice(SeenAppointments("2026-01-01")), watched_slice()):
+    for stream_slice in (watched_slice(SeenIds()), watched_slice()):
         observed = ids(observe_then(changed_since()).filter_records(list(RECORDS), {}, stream_slice=stream_slice))
         assert observed == ids(changed_since().filter_records(list(RECORDS), {}, stream_slice=watched_slice()))
 
@@ -61,15 +61,15 @@ def test_a_slice_without_seen_is_only_filtered():
 
 
 def test_without_keep_every_record_is_kept_and_seen():
-    seen = SeenAppointments("2026-01-01")
+    seen = SeenIds()
     assert ids(observe_then().filter_records(RECORDS, {}, stream_slice=watched_slice(seen))) == ids(RECORDS)
-    assert [record_id for record_id, _ in seen.found] == ids(RECORDS)
+    assert seen.found == set(ids(RECORDS))
 
 
 def test_changed_since_only_filters_and_tells_no_seen():
-    seen = SeenAppointments("2026-01-01")
+    seen = SeenIds()
     kept = ids(changed_since().filter_records(RECORDS, {}, stream_slice=watched_slice(seen)))
-    assert kept == ["changed", "changed-past"] and seen.found == []
+    assert kept == ["changed", "changed-past"] and seen.found == set()
 
 
 def test_appointments_customers_and_enterprise_customers_observe_before_they_filter():
