@@ -10,7 +10,7 @@ machine's cores: the figures say how many). Sections, all in one run:
 3. latency     100 ms per request, companies x 12 monthly windows (>= 40 partitions, small data):
                sync wall vs ideal (requests x latency / num_workers) for several num_workers
 4. economy     requests made (emulator counters and log) vs the minimum: pages + companies + logins
-5. cold start  `source-timify spec`, median of 5
+5. cold start  `source-timify spec`, median and max of 10 (and through the CDK, for comparison)
 6. windows     sparse and dense accounts on 31- and 365-day servers at 100 ms per request: requests
                and sync wall vs minimum requests x latency / num_workers
 plus num_workers without latency (10,000 appointments) and page_size at 100 ms on dense windows.

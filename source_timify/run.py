@@ -1,96 +1,44 @@
-"""`source-timify`: the Airbyte protocol entry point (spec, check, discover, read)."""
+"""`source-timify`: the Airbyte protocol entry point (spec, check, discover, read).
 
-import ctypes
+A plain `spec` is printed from printed_spec.json, the spec exactly as the CDK prints it for the
+manifest, without importing the CDK (most of a second of every fresh process). Every other command
+line, `spec` with an option or with the CDK's debug logging on included, goes through the CDK
+(entrypoint.py). unit_tests/test_spec_fast_path.py fails when the two differ by a byte; after
+changing the manifest's `spec`, regenerate the file with `scripts/generate_spec.py`.
+"""
+
+import os
 import sys
-from typing import Any, List, Mapping, Optional
+from pathlib import Path
+from typing import List, Optional
 
 import orjson
-from airbyte_cdk.entrypoint import PRINT_BUFFER, AirbyteEntrypoint
-from airbyte_cdk.models import (
-    AirbyteMessageSerializer,
-    ConnectorSpecification,
-    FailureType,
-)
-from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
-from source_timify import cdk_workarounds
-from source_timify.config_validation import config_problem, read_config_file
-from source_timify.source import SourceTimify
+PRINTED_SPEC = Path(__file__).parent / "printed_spec.json"
 
 
-class TimifyEntrypoint(AirbyteEntrypoint):
-    def __init__(self, source: SourceTimify) -> None:
-        with cdk_workarounds.quiet_memory_monitor():
-            super().__init__(source)
-
-    @staticmethod
-    def validate_connection(source_spec: ConnectorSpecification, config: Mapping[str, Any]) -> None:
-        problem = config_problem(config, source_spec.connectionSpecification)
-        if problem:
-            raise AirbyteTracedException(message=problem, failure_type=FailureType.config_error)
-        AirbyteEntrypoint.validate_connection(source_spec, config)
+def prints_spec_alone(args: List[str]) -> bool:
+    """Whether the CDK would print the SPEC message and nothing else: `spec` without options, and
+    without the CDK's debug logging (`LOG_LEVEL=debug`, airbyte_cdk.logger's rule), which adds a
+    log line."""
+    return args == ["spec"] and os.environ.get("LOG_LEVEL", "info").lower() != "debug"
 
 
-def _build_source(args: List[str]) -> SourceTimify:
-    catalog_path = AirbyteEntrypoint.extract_catalog(args)
-    config_path = AirbyteEntrypoint.extract_config(args)
-    state_path = AirbyteEntrypoint.extract_state(args)
-    return SourceTimify(
-        catalog=SourceTimify.read_catalog(catalog_path) if catalog_path else None,
-        config=read_config_file(config_path) if config_path else None,
-        state=SourceTimify.read_state(state_path) if state_path else None,
-    )
-
-
-def _command(args: List[str]) -> str:
-    try:
-        return AirbyteEntrypoint.parse_args(args).command or ""
-    except SystemExit:
-        return ""
-
-
-def _print(message: Any) -> None:
-    print(orjson.dumps(AirbyteMessageSerializer.dump(message)).decode(), flush=True)
-
-
-def limit_malloc_arenas(arenas: int = 2) -> None:
-    """Cap glibc's per-thread malloc arenas before the workers start.
-
-    Each worker thread otherwise gets its own arena, and large pages parsed in eight of them
-    leave memory fragmented across arenas: peak RSS of a 200,000-appointment read fell from
-    250 MB to 186 MB with two arenas, at the same speed. A no-op off glibc.
-    """
-    try:
-        libc = ctypes.CDLL("libc.so.6")  # glibc's name; M_ARENA_MAX is glibc's too
-        libc.mallopt(-8, arenas)  # M_ARENA_MAX
-    except (OSError, AttributeError):
-        pass
+def print_spec() -> None:
+    """The SPEC message as the CDK's entry point prints it: serialised by orjson, one line, one write."""
+    message = {"type": "SPEC", "spec": orjson.loads(PRINTED_SPEC.read_bytes())}
+    print(f"{orjson.dumps(message).decode()}\n", end="", flush=True)
 
 
 def run(args: Optional[List[str]] = None) -> None:
-    limit_malloc_arenas()
     args = sys.argv[1:] if args is None else args
-    try:
-        source = _build_source(args)
-        entrypoint = TimifyEntrypoint(source)
-        parsed_args = entrypoint.parse_args(args)
-        cdk_workarounds.keep_null_fields()
-        with PRINT_BUFFER:
-            for message in entrypoint.run(parsed_args):
-                # One write per message: concurrent streams must not interleave lines.
-                print(f"{message}\n", end="")
-    except AirbyteTracedException as error:
-        # A config error is the user's to fix: say it in one sentence, without a traceback.
-        if error.failure_type != FailureType.config_error:
-            raise
-        if _command(args) == "check":
-            # `check` reports every bad config as a failed connection status, this one too (a
-            # config file that could not be read fails before the CDK's entry point runs).
-            _print(error.as_connection_status_message())
-            sys.stdout.flush()
-            return
-        trace_message = error.as_airbyte_message()
-        trace_message.trace.error.stack_trace = None  # type: ignore[union-attr]  # a trace with its error
-        _print(trace_message)
-        sys.stdout.flush()
-        sys.exit(1)
+    if prints_spec_alone(args):
+        print_spec()
+        return
+    from source_timify.entrypoint import launch  # imports the CDK
+
+    launch(args)
+
+
+if __name__ == "__main__":
+    run()

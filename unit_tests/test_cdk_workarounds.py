@@ -20,9 +20,9 @@ from airbyte_cdk.test.state_builder import StateBuilder
 
 from source_timify import SourceTimify, cdk_workarounds
 from source_timify.cdk_workarounds import CdkChanged
+from source_timify.entrypoint import TimifyEntrypoint
 from source_timify.incremental import CompanyCursor
 from source_timify.page_prefetch import PrefetchingRequester
-from source_timify.run import TimifyEntrypoint
 from source_timify.source import TimifyComponentFactory
 from unit_tests.conftest import days_from_today, make_config, records_of, run_read, with_session
 from unit_tests.timify_responses import BASE, appointment, company, error, login, page, register_list, register_login
