@@ -20,12 +20,11 @@ The rule, and why it never reports a record TIMIFY still has (docs/timify.md, "D
 an id is reported only when (1) the previous entry listed it, (2) this sync's complete, unchanged
 listing did not show it and (3) a second complete, unchanged listing made after it (one answer for
 up to 10,000 records, which nothing can shift) does not show it either, or TIMIFY asked by id no
-longer serves it. A previous entry without
-`listed_ids` (customers' state of 0.4.0, a company never read completely) only starts the
-tracking; appointments' `upcoming_ids` of 0.4.0 are read as `listed_ids` (cancellations.listed_ids_of). A listing
-that shows none of more than one tracked record reports nothing either: a company whose every
-customer vanished at once is more likely a wrong answer than an erasure (the ids stay tracked, a
-warning says so).
+longer serves it. A previous entry without `listed_ids` (customers' state of 0.4.0, a company
+never read completely) only starts the tracking; appointments' `upcoming_ids` of 0.4.0 are read as
+`listed_ids` (cancellations.listed_ids_of). A listing that shows none of more than one tracked
+record reports nothing either: a company whose every customer vanished at once is more likely a
+wrong answer than an erasure (the ids stay tracked, a warning says so).
 
 The tracking entry in the state, beside the cursor's:
     {"listed_ids": "<cancellations.encode_ids>"}
