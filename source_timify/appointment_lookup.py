@@ -18,15 +18,14 @@ server that ignores `ids`), confirms nothing: its ids stay tracked and the next 
 """
 
 import logging
-import time
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
-from airbyte_cdk.models import AirbyteMessage, AirbyteRecordMessage, Type
+from airbyte_cdk.models import AirbyteMessage
 from airbyte_cdk.sources.declarative.transformations import RecordTransformation
 from airbyte_cdk.sources.types import StreamSlice
 
 from source_timify.auth import TimifyAuthenticator
-from source_timify.cancellations import LOOKUP_ATTEMPTS, LOOKUP_BATCH
+from source_timify.cancellations import LOOKUP_ATTEMPTS, LOOKUP_BATCH, record_message
 from source_timify.client import Retries, TimifyClient
 from source_timify.deletion_tracking import Confirmed
 from source_timify.session import TimifySession
@@ -96,10 +95,7 @@ class CancelledAppointments:
         stream_slice = StreamSlice(partition={COMPANY_ID: company}, cursor_slice={})
         for transformation in self._transformations:
             transformation.transform(data, config=self._config, stream_state={}, stream_slice=stream_slice)
-        return AirbyteMessage(
-            type=Type.RECORD,
-            record=AirbyteRecordMessage(stream=self._stream_name, data=data, emitted_at=int(time.time() * 1000)),
-        )
+        return record_message(self._stream_name, data)
 
     def _lookup(self, company: str, ids: List[str]) -> Optional[Dict[str, Dict[str, Any]]]:
         """The appointments among `ids` that TIMIFY still has, by id, or None if it could not be

@@ -120,8 +120,13 @@ def deletion_message(stream_name: str, key: Mapping[str, Any], now: str) -> Airb
     """The deletion record of the record whose primary key fields are `key` (e.g. `company_id` and
     `id`): those fields, `updatedAt` and `_ab_cdc_deleted_at`, both `now` (the sync's time on
     TIMIFY's clock, ISO-8601 UTC seconds), so that the record is the latest of its key."""
-    data = {**key, "updatedAt": now, DELETED_AT: now}
+    return record_message(stream_name, {**key, "updatedAt": now, DELETED_AT: now})
+
+
+def record_message(stream_name: str, data: Mapping[str, Any]) -> AirbyteMessage:
+    """A record of `stream_name` emitted beside the stream's own (a deletion record, an appointment
+    moved out of the range: appointment_lookup.py), stamped now."""
     return AirbyteMessage(
         type=Type.RECORD,
-        record=AirbyteRecordMessage(stream=stream_name, data=data, emitted_at=int(time.time() * 1000)),
+        record=AirbyteRecordMessage(stream=stream_name, data=dict(data), emitted_at=int(time.time() * 1000)),
     )
