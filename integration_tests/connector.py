@@ -130,6 +130,29 @@ def full_range_config(emu, **overrides) -> dict:
     return config
 
 
+# The manifest's `lookback_seconds` for appointments and customers (their CompanyCursor): a sync
+# re-reads the records stamped up to this long before the previous sync's start.
+LOOKBACK_SECONDS = 300
+
+
+def _epoch(stamp: str) -> float:
+    return dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
+def changed_within_lookback(emu, stream: str, state: List[dict]) -> set:
+    """(company_id, id) of TIMIFY's `stream` records that an incremental sync from `state` emits by
+    the cursor rule: `updatedAt` at or after the company's saved cursor less LOOKBACK_SECONDS
+    (every record of a company the state has no entry for)."""
+    (message,) = [s for s in state if s["stream"]["stream_descriptor"]["name"] == stream]
+    entries = message["stream"]["stream_state"]["companies"]
+    out = set()
+    for company_id, records in emu.truth_by_company(stream).items():
+        cursor = entries.get(company_id, {}).get("updatedAt")
+        since = None if cursor is None else _epoch(cursor) - LOOKBACK_SECONDS
+        out |= {(company_id, r["id"]) for r in records if since is None or _epoch(r["updatedAt"]) >= since}
+    return out
+
+
 # The custom-field columns the connector must emit for the emulator's field definitions (its
 # data.py), written out by hand from the naming rule in docs/timify.md, not computed by the
 # connector's code: label (or translationKey, or defaultId) -> column. A field with neither label
