@@ -153,6 +153,13 @@ def changed_within_lookback(emu, stream: str, state: List[dict]) -> set:
     return out
 
 
+def stamped_during(stamp: str, before: dt.datetime, after: dt.datetime) -> bool:
+    """`stamp` (ISO-8601 UTC seconds) is TIMIFY's clock at some moment between `before` and `after`
+    (the emulator's clock around a sync). The connector knows TIMIFY's clock from the login's `Date`
+    header, whole seconds, and stamps whole seconds: each can put it up to a second early."""
+    return before.timestamp() - 2 <= _epoch(stamp) <= after.timestamp() + 1
+
+
 # The custom-field columns the connector must emit for the emulator's field definitions (its
 # data.py), written out by hand from the naming rule in docs/timify.md, not computed by the
 # connector's code: label (or translationKey, or defaultId) -> column. A field with neither label

@@ -5,7 +5,7 @@ the enterprise, and nothing false when it comes back."""
 
 from timify_emulator import Emulator
 
-from integration_tests.connector import full_range_config
+from integration_tests.connector import full_range_config, stamped_during
 from integration_tests.destination import Destination, assert_holds_the_truth
 from source_timify.second_listing import LIMIT as SECOND_LIMIT
 
@@ -39,12 +39,14 @@ def test_a_deleted_customer_arrives_once_as_a_deletion_record_and_the_destinatio
         for customer_id in erased:
             emu.delete_customer(company, customer_id)
         emu.reset_log()
+        before = emu.now()
         second = destination.sync(config)
+        after = emu.now()
         assert deletions(second) == sorted((company, customer_id) for customer_id in erased)
         for record in second.records("customers"):
             if record.get(DELETED_AT):
                 assert set(record) == {"company_id", "id", "updatedAt", DELETED_AT}
-                assert record["updatedAt"] == record[DELETED_AT] >= emu.now().strftime("%Y-%m-%dT%H:%M:%SZ")[:16]
+                assert record["updatedAt"] == record[DELETED_AT] and stamped_during(record[DELETED_AT], before, after)
         assert second_listings(emu) == [company]  # only the company with a deletion, once
         assert_holds_the_truth(emu, config, destination)
 
