@@ -20,6 +20,28 @@ def verdict(ok):
     return "PASS" if ok else "FAIL"
 
 
+def per_record_table(profile, args):
+    """The per-record CPU of the throughput read (`--profile`): each stage's share of the py-spy
+    samples, and that share of the unprofiled read's CPU seconds per record."""
+    if not profile:
+        return []
+    if "per_record_cpu" not in profile:
+        return ["Profile of the throughput read failed: %s" % profile.get("error", "?"), ""]
+    L = [
+        "### Per-record CPU of the read above (py-spy --gil, %d samples; shares of the samples applied "
+        "to the unprofiled read's CPU seconds)" % profile["samples"],
+        "",
+        "| stage | share of samples | CPU us per record |",
+        "|---|---|---|",
+    ]
+    rows = profile["per_record_cpu"]
+    for stage, share, us in rows:
+        L.append("| %s | %.1f%% | %s |" % (stage, share, fmt(us)))
+    L.append("| total | 100%% | %s |" % fmt(sum(us for _, _, us in rows if us is not None)))
+    L.append("")
+    return L
+
+
 def report(results, args):
     L = []
     tp, lat, sw, cs = (
@@ -55,6 +77,17 @@ def report(results, args):
                 tp["connector"]["records_per_s"],
                 tp["baseline"]["records_per_s"],
                 verdict(tp["ratio"] >= 0.5),
+            )
+        )
+    if tp and tp.get("cpu_ratio"):
+        c, b = tp["connector"], tp["baseline"]
+        L.append(
+            "| records per CPU second >= 0.8 x baseline (issue 22) | %.2f x (%.0f vs %.0f) | %s |"
+            % (
+                tp["cpu_ratio"],
+                c["records"] / c["cpu_s"],
+                b["records"] / b["cpu_s"],
+                verdict(tp["cpu_ratio"] >= 0.8),
             )
         )
     if lat:
@@ -128,12 +161,14 @@ def report(results, args):
             )
         L.append("")
         ratio = "**%.2f x**" % tp["ratio"] if tp["ratio"] is not None else "not measured (--skip-baseline)"
+        cpu_ratio = tp.get("cpu_ratio")
         L.append(
-            "Ratio connector / baseline: %s (records/s). Records equal the emulator's truth: %s; "
-            "per company: %s. Emulator generation: %.0f s."
-            % (ratio, tp["records_match_truth"], tp["per_company_match"], tp["generation_s"])
+            "Ratio connector / baseline: %s (records/s), **%s x** (records per CPU second). Records equal "
+            "the emulator's truth: %s; per company: %s. Emulator generation: %.0f s."
+            % (ratio, fmt(cpu_ratio, 2), tp["records_match_truth"], tp["per_company_match"], tp["generation_s"])
         )
         L.append("")
+        L += per_record_table(tp.get("profile"), args)
     if tp:
         e = tp["economy"]
         L.append("## 4. Request economy (full read above)")

@@ -16,7 +16,9 @@ machine's cores: the figures say how many). Sections, all in one run:
 plus num_workers without latency (10,000 appointments) and page_size at 100 ms on dense windows.
 
 Output: a markdown table (stdout and bench/results/latest.md), bench/results/latest.json and
-bench/results/num_workers.png. `--profile` adds a py-spy profile of a read (bench/results/profile.*).
+bench/results/num_workers.png. `--profile` adds a py-spy profile of a read (bench/results/profile.*), and
+with the throughput section one of its read split into the stages of a record (CPU per record of
+parse, filter, transformations, cursor, serialisation, queue, ...; bench/results/profile-throughput.txt).
 """
 
 import argparse
@@ -81,7 +83,11 @@ def main(argv=None):
         default="cold,latency,windows,sweeps,pages,throughput",
         help="comma-separated subset of cold,latency,windows,sweeps,pages,throughput",
     )
-    p.add_argument("--profile", action="store_true", help="py-spy profile of a read (in the sweeps section)")
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="py-spy profile of a read in the sweeps section, and of the throughput read (its per-record CPU by stage)",
+    )
     p.add_argument("--keep", action="store_true", help="keep the work directory (outputs, configs)")
     p.add_argument("--output", default=str(RESULTS / "latest"), help="path prefix of .md/.json/.png outputs")
     args = p.parse_args(argv)

@@ -2,27 +2,22 @@
 throughput (with the baseline), and the optional py-spy profile. Each returns a dict for the report."""
 
 import datetime as dt
-import os
-import shutil
 import statistics
 import subprocess
 import time
-from collections import Counter
+from pathlib import Path
 
 # The baseline's windows are the ones the benchmark counts pages in: one definition for both.
 from baseline_client import windows
+from cpu_profile import per_record_cpu, profile_read
 from measure import (
-    BIN,
     CONNECTOR,
     LOOKAHEAD_DAYS,
     PY,
-    RESULTS,
     ROOT,
     WINDOW_DAYS,
     EmulatorProcess,
-    connector_config,
     economy,
-    ensure_tool,
     in_flight,
     log,
     read_baseline,
@@ -161,7 +156,7 @@ def section_sweeps(args, work):
                 % (w, res["records_per_s"], res["wall_s"], res["peak_rss_mb"])
             )
         emu.set_faults(latency_ms=0)
-        profile = section_profile(emu, work, start, lookahead, args) if args.profile else None
+        profile = profile_read(emu, work, "profile", start, lookahead, args) if args.profile else None
         return {
             "companies": n_companies,
             "appointments": expected,
@@ -263,6 +258,11 @@ def section_throughput(args, work):
             "  baseline: %d records in %.1f s (%.0f/s), peak RSS %.0f MB"
             % (base["records"], base["wall_s"], base["records_per_s"], base["peak_rss_mb"])
         )
+        profile = None
+        if args.profile:
+            profile = profile_read(emu, work, "profile-throughput", start, lookahead, args)
+            if "raw" in profile:
+                profile["per_record_cpu"] = per_record_cpu(Path(profile["raw"]), conn["cpu_s"], conn["records"])
         trace = conn["rss_trace"]
         final_mb = conn["stdout_mb"] or 1
         rss_at = {}
@@ -287,94 +287,13 @@ def section_throughput(args, work):
             "per_company_match": per_company_ok,
             "rss_by_progress_mb": rss_at,
             "ratio": conn["records_per_s"] / base["records_per_s"] if base["records_per_s"] else None,
+            "cpu_ratio": (conn["records"] / conn["cpu_s"]) / (base["records"] / base["cpu_s"])
+            if base["records"] and conn["cpu_s"]
+            else None,
+            "profile": profile,
         }
     finally:
         emu.stop()
-
-
-# ---------------------------------------------------------------------------------------------
-# Profile (py-spy: samples every thread; cProfile would see only the main thread)
-# ---------------------------------------------------------------------------------------------
-
-
-def section_profile(emu, work, start, lookahead, args):
-    pyspy = BIN / "py-spy"
-    if not pyspy.exists() and not ensure_tool("py_spy_dummy_never", "py-spy"):
-        return {"error": "py-spy unavailable"}
-    if not pyspy.exists():
-        pyspy = shutil.which("py-spy")
-    cfg = connector_config(
-        emu, work, "profile", start, lookahead, page_size=args.page_size, num_workers=args.default_workers
-    )
-    raw = RESULTS / "profile.txt"
-    cmd = (
-        [str(pyspy), "record", "--gil", "--rate", "200", "--format", "raw", "--output", str(raw), "--"]
-        + CONNECTOR
-        + ["read", "--config", str(cfg), "--catalog", str(work.catalog)]
-    )
-    log("profile: py-spy record --gil on a %d-company read" % args.sweep_companies)
-    with open(os.devnull, "wb") as null, open(work.path / "pyspy.err", "wb") as err:
-        r = subprocess.run(cmd, cwd=ROOT, stdout=null, stderr=err)
-    if r.returncode != 0 or not raw.exists():
-        return {"error": (work.path / "pyspy.err").read_text()[-500:]}
-    return summarize_profile(raw)
-
-
-KEY_FUNCTIONS = [
-    # (label, substring of a py-spy frame "function (file:line)"): inclusive share of GIL-holding samples
-    ("start-up: imports (CDK, serpyco-rs schema docs)", "_find_and_load ("),
-    ("start-up: manifest -> components", "ModelToComponentFactory.create_component ("),
-    ("partition reads (worker threads)", "PartitionReader.process_partition ("),
-    ("  HTTP send/receive (requests, urllib3)", "HttpClient._send ("),
-    ("  response JSON parse, all calls (stdlib json via requests)", "Response.json ("),
-    ("  PageGuard.extract_records (parse #1)", "PageGuard.extract_records ("),
-    ("  TimifyPagination.next_page_token (parse #2 of the same body)", "TimifyPagination.next_page_token ("),
-    ("  error-handler predicate `'data' not in response` (parse #3)", "HttpResponseFilter._matches_filter ("),
-    ("  record filtering (RecordSelector._filter)", "RecordSelector._filter ("),
-    ("    client-side incremental check (should_be_synced)", "ConcurrentPerPartitionCursor.should_be_synced ("),
-    ("      a new ConcurrentCursor per record (global cursor)", "ConcurrentPerPartitionCursor._create_cursor ("),
-    ("    Jinja `condition` (start_date with a time)", "InterpolatedBoolean.eval ("),
-    ("  AddFields company_id (Jinja)", "AddFields.transform ("),
-    ("  schema type normalization", "TypeTransformer.transform ("),
-    ("main thread: queue -> messages -> stdout", "ConcurrentSource._consume_from_queue ("),
-    ("  record -> JSON line (record_to_string / serializer)", "airbyte_message_to_string ("),
-    ("  record -> JSON line (record_to_string)", "record_to_string ("),
-]
-
-
-def summarize_profile(raw_path, top=25):
-    """py-spy collapsed stacks -> self share per function and inclusive share of key functions."""
-    self_t, incl_t = Counter(), Counter()
-    total = 0
-    for line in raw_path.read_text().splitlines():
-        stack, _, count = line.rpartition(" ")
-        if not stack:
-            continue
-        n = int(count)
-        frames = [f for f in stack.split(";") if not f.startswith(("process ", "thread "))]
-        if not frames:
-            continue
-        total += n
-        self_t[frames[-1]] += n
-        for f in set(frames):
-            incl_t[f] += n
-    pct = lambda c: round(100.0 * c / total, 1) if total else 0.0  # noqa: E731
-    # Start-up (imports) is a fixed cost that a small profiled read over-weights: the key functions
-    # are shares of the samples outside imports, i.e. of the read itself.
-    lines = [line.rpartition(" ") for line in raw_path.read_text().splitlines()]
-    startup = sum(int(n) for stack, _, n in lines if stack and "_find_and_load (" in stack)
-    read_total = total - startup
-    key = [("start-up: imports (share of all samples)", pct(startup))]
-    for label, needle in KEY_FUNCTIONS[1:]:
-        n = sum(int(c) for stack, _, c in lines if stack and needle in stack and "_find_and_load (" not in stack)
-        key.append((label, round(100.0 * n / read_total, 1) if read_total else 0.0))
-    return {
-        "samples": total,
-        "startup_samples": startup,
-        "self": [(f, pct(c)) for f, c in self_t.most_common(top)],
-        "inclusive": [(f, pct(c)) for f, c in incl_t.most_common(top * 2)],
-        "key_functions": key,
-    }
 
 
 # ---------------------------------------------------------------------------------------------
