@@ -5,18 +5,31 @@ import ast
 import json
 import logging
 import types
+from collections import defaultdict
+from typing import Any, DefaultDict
 
 import orjson
 import pytest
 import requests
 import requests_mock
 from airbyte_cdk.entrypoint import AirbyteEntrypoint
-from airbyte_cdk.models import Status, SyncMode
+from airbyte_cdk.models import (
+    AirbyteMessage,
+    AirbyteRecordMessage,
+    AirbyteStateMessage,
+    AirbyteStateType,
+    AirbyteStreamState,
+    Status,
+    StreamDescriptor,
+    SyncMode,
+    Type,
+)
 from airbyte_cdk.sources.declarative.parsers.model_to_component_factory import ModelToComponentFactory
 from airbyte_cdk.sources.declarative.requesters.http_requester import HttpRequester
 from airbyte_cdk.test.catalog_builder import CatalogBuilder
 from airbyte_cdk.test.entrypoint_wrapper import read
 from airbyte_cdk.test.state_builder import StateBuilder
+from airbyte_cdk.utils.print_buffer import PrintBuffer
 
 from source_timify import SourceTimify, cdk_workarounds
 from source_timify.cdk_workarounds import CdkChanged
@@ -116,9 +129,60 @@ def test_keep_null_fields_makes_the_cdk_entry_point_print_records_with_their_nul
         source = SourceTimify(config=CONFIG, catalog=SourceTimify.read_catalog(str(catalog_path)))
         entrypoint = TimifyEntrypoint(source)
         lines = list(entrypoint.run(entrypoint.parse_args(args)))
-    records = [json.loads(line)["record"]["data"] for line in lines if '"type":"RECORD"' in line]
+    # Records come as the bytes written to stdout (newline included), every other message as a str.
+    record_lines = [line for line in lines if isinstance(line, bytes)]
+    assert all(line.endswith(b"}\n") for line in record_lines)
+    assert not any('"type":"RECORD"' in line for line in lines if isinstance(line, str))
+    records = [json.loads(line)["record"]["data"] for line in record_lines]
     assert records and records[0]["id"] == COMPANY
     assert "slug" in records[0] and records[0]["slug"] is None
+
+
+def test_write_messages_writes_each_message_as_one_line_after_the_logs_written_before_it(capfdbinary):
+    print_buffer = PrintBuffer()
+    record = orjson.dumps({"type": "RECORD", "record": {"stream": "s", "data": {"a": "é"}}}) + b"\n"
+
+    def messages():
+        yield '{"type":"TRACE"}'
+        print_buffer.write('{"type":"LOG","log":{"message":"first"}}\n')
+        yield record
+        yield record
+        print_buffer.write('{"type":"LOG","log":{"message":"second"}}\n')
+        yield '{"type":"STATE"}'
+
+    cdk_workarounds.write_messages(messages(), print_buffer)
+    assert capfdbinary.readouterr().out.split(b"\n") == [
+        b'{"type":"TRACE"}',
+        b'{"type":"LOG","log":{"message":"first"}}',
+        record[:-1],
+        record[:-1],
+        b'{"type":"LOG","log":{"message":"second"}}',
+        b'{"type":"STATE"}',
+        b"",
+    ]
+
+
+def test_write_messages_fails_loudly_when_the_print_buffer_no_longer_holds_a_stringio():
+    print_buffer = PrintBuffer()
+    print_buffer.buffer = []
+    with pytest.raises(CdkChanged, match="write_messages"):
+        cdk_workarounds.write_messages(iter(()), print_buffer)
+
+
+def test_count_records_gives_the_state_messages_the_record_counts_the_cdk_gives_them():
+    def messages():
+        for stream in ("a", "b", "a"):
+            yield AirbyteMessage(type=Type.RECORD, record=AirbyteRecordMessage(stream=stream, data={}, emitted_at=0))
+        for stream in ("a", "b"):
+            state = AirbyteStreamState(stream_descriptor=StreamDescriptor(name=stream))
+            yield AirbyteMessage(type=Type.STATE, state=AirbyteStateMessage(type=AirbyteStateType.STREAM, stream=state))
+
+    def counts(handle):
+        counter: DefaultDict[Any, float] = defaultdict(float)
+        return [m.state.sourceStats.recordCount for m in (handle(m, counter) for m in messages()) if m.state]
+
+    assert counts(cdk_workarounds.count_records) == counts(AirbyteEntrypoint.handle_record_counts) == [2.0, 1.0]
+    assert TimifyEntrypoint.handle_record_counts is cdk_workarounds.count_records
 
 
 def test_quiet_memory_monitor_mutes_only_the_thresholds_announcement(caplog):
