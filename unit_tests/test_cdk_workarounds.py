@@ -4,6 +4,9 @@ that breaks one fails here by name, instead of silently turning it off."""
 import ast
 import json
 import logging
+import queue
+import threading
+import time
 import types
 from collections import defaultdict
 from typing import Any, DefaultDict
@@ -70,8 +73,27 @@ def test_use_component_factory_fails_loudly_when_a_method_it_overrides_is_gone_f
 def test_limit_record_queue_shortens_the_queue_between_workers_and_writer():
     source = SourceTimify(config=CONFIG)
     assert source._concurrent_source._queue.maxsize == cdk_workarounds.RECORD_QUEUE_SIZE
+    assert type(source._concurrent_source._queue) is cdk_workarounds.RefillingQueue
     with pytest.raises(CdkChanged, match="limit_record_queue"):
         cdk_workarounds.limit_record_queue(types.SimpleNamespace())
+
+
+def test_the_record_queue_wakes_writers_blocked_on_it_only_once_it_is_half_empty():
+    record_queue = cdk_workarounds.RefillingQueue(maxsize=4)
+    for item in range(4):
+        record_queue.put(item)
+    writer = threading.Thread(target=record_queue.put, args=(4,))
+    writer.start()
+    while not record_queue.not_full._waiters:  # the writer waits for room
+        time.sleep(0.001)
+    assert record_queue.get() == 0
+    assert len(record_queue.not_full._waiters) == 1  # 3 left: not woken
+    assert record_queue.get() == 1
+    assert not record_queue.not_full._waiters  # 2 left: woken
+    writer.join()
+    assert [record_queue.get() for _ in range(3)] == [2, 3, 4]
+    with pytest.raises(queue.Empty):
+        record_queue.get(block=False)
 
 
 def test_observe_queue_sees_every_partition_of_a_real_read():

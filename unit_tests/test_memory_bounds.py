@@ -7,4 +7,4 @@ from unit_tests.conftest import make_config
 
 def test_the_record_queue_between_workers_and_writer_is_short():
     source = SourceTimify(config=make_config())
-    assert source._concurrent_source._queue.maxsize == RECORD_QUEUE_SIZE == 2_000
+    assert source._concurrent_source._queue.maxsize == RECORD_QUEUE_SIZE == 500
