@@ -11,6 +11,7 @@ runs each one through the real CDK, so a CDK upgrade that breaks one fails a tes
 | use_component_factory | per-company cursor (incremental.CompanyCursor, built by an override of the factory's private `_build_concurrent_cursor`) and every requester a PrefetchingRequester | lets a manifest name a custom concurrent cursor, or a source pass its own component factory |
 | concurrent_cursor_parts | that cursor must get the state and write its state messages where the CDK's own cursors do (the factory's private state manager and message repository) | as above |
 | extend_requester | every data request takes one of `num_workers` slots, and appointments' next pages are read ahead (page_prefetch.py) | lets a requester be extended (a send hook) rather than replaced by a CustomRequester |
+| skip_record_copies | the record selector copies every record to apply a schema normalisation that does nothing (TransformConfig.NoTransform) | copies only when it normalises |
 | read_stream | the custom-field definitions and `company_ids` are read outside the sync's concurrent read | offers a call that reads one stream's records |
 | limit_record_queue | a full 10,000-record queue of appointments held ~100 MB; its reader woke a blocked worker per record (RefillingQueue) | makes the record queue's size a setting, and wakes writers in batches |
 | observe_queue | progress lines need the partitions, which the CDK reports nowhere | reports partition progress (or offers a hook) |
@@ -54,9 +55,11 @@ from airbyte_cdk.entrypoint import AirbyteEntrypoint
 from airbyte_cdk.models import AirbyteMessage
 from airbyte_cdk.models import Type as MessageType
 from airbyte_cdk.sources.connector_state_manager import ConnectorStateManager, HashableStreamDescriptor
+from airbyte_cdk.sources.declarative.extractors.record_selector import RecordSelector
 from airbyte_cdk.sources.declarative.parsers.model_to_component_factory import ModelToComponentFactory
 from airbyte_cdk.sources.declarative.requesters.http_requester import HttpRequester
 from airbyte_cdk.sources.message import MessageRepository
+from airbyte_cdk.sources.utils.transform import TransformConfig, TypeTransformer
 from airbyte_cdk.utils.print_buffer import PrintBuffer
 
 RECORD_QUEUE_SIZE = 500
@@ -202,6 +205,34 @@ def extend_requester(requester: HttpRequester, requester_class: Type[R]) -> R:
     return requester  # type: ignore[return-value]
 
 
+class RecordsAsTheyAre(RecordSelector):
+    """A RecordSelector that, when its schema normalisation is TransformConfig.NoTransform (the
+    manifest's default), hands on the records as they are instead of a copy of each."""
+
+    def _normalize_by_schema(
+        self, records: Iterable[Mapping[str, Any]], schema: Optional[Mapping[str, Any]]
+    ) -> Iterable[Mapping[str, Any]]:
+        normalisation = self.schema_normalization
+        if type(normalisation) is TypeTransformer and TransformConfig.NoTransform in normalisation._config:
+            return records
+        return super()._normalize_by_schema(records, schema)
+
+
+def skip_record_copies(selector: RecordSelector) -> RecordSelector:
+    """Make a RecordSelector the CDK's factory built a `RecordsAsTheyAre` (TimifyComponentFactory.
+    create_record_selector): its private `_normalize_by_schema` copied every record to apply a
+    normalisation that, without `schema_normalization` in the manifest, does nothing."""
+    normalisation = getattr(selector, "schema_normalization", None)
+    if normalisation is None:
+        raise CdkChanged("skip_record_copies", "the RecordSelector has no schema_normalization")
+    if type(normalisation) is TypeTransformer and not isinstance(
+        getattr(normalisation, "_config", None), TransformConfig
+    ):
+        raise CdkChanged("skip_record_copies", "TypeTransformer keeps its TransformConfig elsewhere than `_config`")
+    _swap_class(selector, RecordSelector, RecordsAsTheyAre, "skip_record_copies", overrides=("_normalize_by_schema",))
+    return selector
+
+
 def read_stream(stream: Any) -> Iterator[Any]:
     """Every record of a stream the CDK built, read at once, outside the CDK's concurrent read:
     the customers' custom-field definitions (custom_fields.py) and every `company_ids` entry at
@@ -320,11 +351,9 @@ def keep_null_fields() -> None:
 
 
 def write_messages(lines: Iterable[Union[str, bytes]], print_buffer: PrintBuffer, chunk_bytes: int = 1 << 16) -> None:
-    """Write the entry point's messages to stdout in order, one line each: `record_line`'s bytes as
-    they are, the CDK's strs encoded with a newline, in chunks of `chunk_bytes` or every
-    `print_buffer.flush_interval` seconds. What the CDK's logger wrote meanwhile into
-    `print_buffer` (the CDK's PrintBuffer, whose private StringIO `buffer` holds it until its
-    flush) goes out first, as `print(message)` into that buffer kept it before."""
+    """Write the entry point's messages to stdout in order, one line each (`record_line`'s bytes as
+    they are, the CDK's strs encoded), in chunks of `chunk_bytes` or every `flush_interval` s; what
+    the CDK's logger wrote meanwhile into `print_buffer` (its StringIO `buffer`) goes out first."""
     buffered = getattr(print_buffer, "buffer", None)
     if not isinstance(buffered, io.StringIO) or not callable(getattr(print_buffer, "flush", None)):
         raise CdkChanged("write_messages", "the PrintBuffer has no StringIO `buffer` and flush()")
@@ -355,9 +384,8 @@ def write_messages(lines: Iterable[Union[str, bytes]], print_buffer: PrintBuffer
 
 
 def count_records(message: AirbyteMessage, stream_message_count: Any) -> AirbyteMessage:
-    """The CDK entry point's count of each stream's records (AirbyteEntrypoint.handle_record_counts:
-    the STATE messages' `sourceStats.recordCount`), with one HashableStreamDescriptor per stream
-    instead of one built per record; every other message is the CDK's to count."""
+    """AirbyteEntrypoint.handle_record_counts (the STATE messages' `sourceStats.recordCount`) with
+    one HashableStreamDescriptor per stream, not one per record; other messages are the CDK's."""
     record = message.record
     if message.type != MessageType.RECORD or record is None:
         return _cdk_handle_record_counts(message, stream_message_count)
@@ -373,9 +401,8 @@ _DESCRIPTORS: Dict[Tuple[str, Optional[str]], HashableStreamDescriptor] = {}
 
 
 def count_records_cheaply(entrypoint_class: Type[AirbyteEntrypoint]) -> None:
-    """Make `entrypoint_class` (run.TimifyEntrypoint) count records with `count_records`. The
-    CDK's read loop calls `self.handle_record_counts(message, counter)` for every message, and the
-    counter is a defaultdict of HashableStreamDescriptor to float that its STATE messages read."""
+    """Make `entrypoint_class` (run.TimifyEntrypoint) count records with `count_records`: the
+    CDK's read loop calls `self.handle_record_counts(message, counter)` for every message."""
     cdk = getattr(AirbyteEntrypoint, "handle_record_counts", None)
     if not callable(cdk) or not _accepts_every_call_of(count_records, cdk):
         raise CdkChanged("count_records_cheaply", "AirbyteEntrypoint.handle_record_counts is gone or takes other calls")

@@ -15,6 +15,7 @@ from airbyte_cdk.models import (
     Status,
     Type,
 )
+from airbyte_cdk.sources.declarative.extractors.record_selector import RecordSelector
 from airbyte_cdk.sources.declarative.parsers.model_to_component_factory import ModelToComponentFactory
 from airbyte_cdk.sources.declarative.partition_routers.partition_router import PartitionRouter
 from airbyte_cdk.sources.declarative.requesters.http_requester import HttpRequester
@@ -46,6 +47,11 @@ class TimifyComponentFactory(ModelToComponentFactory):
         (page_prefetch.py)."""
         requester = super().create_http_requester(model, config, *args, **kwargs)
         return PrefetchingRequester.adopt(requester, bool((model.parameters or {}).get("prefetch_pages")))
+
+    def create_record_selector(self, model: Any, config: Config, *args: Any, **kwargs: Any) -> RecordSelector:
+        """The CDK's record selector, without its copy of every record for a schema normalisation
+        that does nothing (cdk_workarounds.skip_record_copies)."""
+        return cdk_workarounds.skip_record_copies(super().create_record_selector(model, config, *args, **kwargs))
 
     def _build_concurrent_cursor(self, model: Any, stream_slicer: Optional[PartitionRouter], config: Config) -> Cursor:
         """The CDK's concurrent cursor, or the one the stream's `cursor_class` names (a private

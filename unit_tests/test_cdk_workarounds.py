@@ -383,3 +383,41 @@ def test_read_stream_reads_every_record_of_a_stream_the_cdk_built():
     assert records == [COMPANY, "5f0000000000000000000002"]
     with pytest.raises(CdkChanged, match="read_stream"):
         list(cdk_workarounds.read_stream(types.SimpleNamespace()))
+
+
+def test_skip_record_copies_makes_every_record_selector_of_our_factory_hand_on_records_as_they_are():
+    import gc
+
+    from airbyte_cdk.sources.declarative.extractors.record_selector import RecordSelector
+
+    source = SourceTimify(config=CONFIG)
+    source.streams(CONFIG)
+    selectors = [
+        o for o in gc.get_objects() if isinstance(o, RecordSelector) and getattr(o.config, "timify_session", None)
+    ]
+    ours = {o.name for o in selectors if type(o) is cdk_workarounds.RecordsAsTheyAre}
+    assert {"appointments", "customers", "services", "companies"} <= ours
+    appointments = next(
+        o for o in selectors if o.name == "appointments" and type(o) is cdk_workarounds.RecordsAsTheyAre
+    )
+    record = {"id": "a"}
+    assert list(appointments._normalize_by_schema([record], {"type": "object"}))[0] is record
+
+
+def test_skip_record_copies_still_copies_where_a_normalisation_transforms():
+    from airbyte_cdk.sources.declarative.extractors.dpath_extractor import DpathExtractor
+    from airbyte_cdk.sources.declarative.extractors.record_selector import RecordSelector
+    from airbyte_cdk.sources.utils.transform import TransformConfig, TypeTransformer
+
+    selector = RecordSelector(
+        extractor=DpathExtractor(field_path=[], config={}, parameters={}),
+        config={},
+        parameters={},
+        schema_normalization=TypeTransformer(TransformConfig.DefaultSchemaNormalization),
+        name="s",
+    )
+    cdk_workarounds.skip_record_copies(selector)
+    schema = {"type": "object", "properties": {"n": {"type": "string"}}}
+    assert list(selector._normalize_by_schema([{"n": 1}], schema)) == [{"n": "1"}]
+    with pytest.raises(CdkChanged, match="skip_record_copies"):
+        cdk_workarounds.skip_record_copies(selector)  # already swapped: not a RecordSelector the CDK built
