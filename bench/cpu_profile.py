@@ -19,8 +19,22 @@ STARTUP = "_find_and_load ("
 # "function (file:line)"). A sample goes to the stage of its innermost frame that names one, so a
 # filter's own work is "filter" while the page parse it pulls through the generators is "parse".
 STAGES = [
-    ("start-up (imports, manifest, streams)", (STARTUP, "ModelToComponentFactory.create_component (")),
+    (
+        "start-up (imports, manifest, streams, login)",
+        (
+            STARTUP,
+            "_build_source (",
+            "ConcurrentDeclarativeSource.streams (",
+            "log_in_or_fail (",
+            "validate_connection (",
+            "ModelToComponentFactory.create_component (",
+        ),
+    ),
     ("HTTP send/receive (requests, urllib3)", ("HttpClient._send (", "/requests/", "/urllib3/", "/http/client.py")),
+    (
+        "request building (Jinja request options, partitions)",
+        ("/jinja2/", "/interpolation/", "_get_request_options (", "generate_partitions (", "stream_slices ("),
+    ),
     ("parse (orjson, extractor, page guard)", ("json_once (", "extract_records (", "_extract_and_count (")),
     ("filter (ObserveListed, ChangedSince)", ("filter_records (", "_told (", "RecordSelector._filter (")),
     (
@@ -30,14 +44,18 @@ STAGES = [
     ("schema type normalisation", ("TypeTransformer.transform (", "_normalize_by_schema (", "/jsonschema/")),
     ("Record objects, partition read", ("Record.__init__ (", "filter_and_transform (", "DeclarativePartition.read (")),
     ("cursor (observe, close_partition, state)", ("observe (", "close_partition (", "source_timify/incremental.py")),
-    ("queue (put, get, the read loop)", ("Queue.put (", "Queue.get (", "get_and_observe (", "/threading.py")),
+    ("queue (put, get)", ("Queue.put (", "Queue.get (", "get_and_observe (", "/threading.py")),
     (
-        "serialisation (record -> message -> JSON line, stdout)",
+        "serialisation (record -> message -> JSON line, stdout, freeing it)",
         (
+            "record_line (",
             "record_to_string (",
             "airbyte_message_to_string (",
             "stream_data_to_airbyte_message (",
-            "run (source_timify/",
+            "write_messages (",
+            "AirbyteEntrypoint.read (",
+            "AirbyteEntrypoint.run (",
+            "count_records (",
         ),
     ),
     ("read loop (on_record, progress, message repository)", ("on_record (", "_consume_from_queue (", "progress.py")),
@@ -55,7 +73,9 @@ def _stacks(raw_path):
 
 
 def _stage_of(frames):
-    if any(STARTUP in f for f in frames):
+    """The stage of a sample: start-up wherever its frames are in the stack (an HTTP request of the
+    login is start-up), else the stage of the innermost frame that names one."""
+    if any(n in f for f in frames for n in STAGES[0][1]):
         return STAGES[0][0]
     for frame in reversed(frames):
         for label, needles in STAGES:
