@@ -56,6 +56,8 @@ STAGES = [
             "AirbyteEntrypoint.read (",
             "AirbyteEntrypoint.run (",
             "count_records (",
+            "PrintBuffer.",
+            "run (source_timify/run.py",
         ),
     ),
     ("read loop (on_record, progress, message repository)", ("on_record (", "_consume_from_queue (", "progress.py")),
