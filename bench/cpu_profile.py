@@ -58,6 +58,7 @@ STAGES = [
             "count_records (",
             "PrintBuffer.",
             "run (source_timify/run.py",
+            "launch (source_timify/entrypoint.py",
         ),
     ),
     ("read loop (on_record, progress, message repository)", ("on_record (", "_consume_from_queue (", "progress.py")),
