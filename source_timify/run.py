@@ -35,7 +35,10 @@ def run(args: Optional[List[str]] = None) -> None:
     if prints_spec_alone(args):
         print_spec()
         return
-    from source_timify.entrypoint import launch  # imports the CDK
+    from source_timify.class_sources import indexed_class_sources
+
+    with indexed_class_sources():  # the CDK's import reads its classes' sources: class_sources.py
+        from source_timify.entrypoint import launch  # imports the CDK
 
     launch(args)
 
