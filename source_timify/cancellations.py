@@ -9,6 +9,7 @@ erasure), and no list says so (docs/timify.md, "Deletions and erasure").
 
 import base64
 import json
+import re
 import time
 import zlib
 from typing import Any, Iterable, List, Mapping, Set
@@ -46,7 +47,8 @@ def encode_ids(ids: Iterable[str]) -> str:
     other: Set[str] = set()
     for value in ids:
         (hex_ids if len(value) == 24 and _is_hex(value) else other).add(value)
-    binary = sorted((bytes.fromhex(value) for value in hex_ids), key=lambda raw: (raw[4:9], raw[:4], raw[9:]))
+    # By 5-byte part, then time, then counter: the rearranged 12 bytes compared as they are.
+    binary = sorted((bytes.fromhex(value) for value in hex_ids), key=lambda raw: raw[4:9] + raw)
     middles, times, counters = bytearray(), bytearray(), bytearray()
     previous_middle, previous_time, previous_counter = None, 0, 0
     for raw in binary:
@@ -97,9 +99,12 @@ def decode_ids(encoded: str) -> List[str]:
     return ids + (json.loads(text) if text else [])
 
 
+_LOWERCASE_HEX = re.compile("[0-9a-f]*")
+
+
 def _is_hex(value: str) -> bool:
     """Lowercase hex only: an id in another spelling is kept as it is, apart."""
-    return all(character in "0123456789abcdef" for character in value)
+    return _LOWERCASE_HEX.fullmatch(value) is not None
 
 
 def listed_ids_of(entry: Mapping[str, Any]) -> Mapping[str, Any]:
