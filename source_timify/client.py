@@ -10,24 +10,22 @@ width, the ids TIMIFY still has, a scope refused) is the caller's business.
 import functools
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, Union
 
 import requests
-import yaml
 from airbyte_cdk.models import FailureType
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from source_timify.errors import outage_lasted, outage_message
 from source_timify.session import TimifySession
+from source_timify.timify import manifest
 
 
 @functools.lru_cache(maxsize=1)
 def manifest_outage_seconds() -> float:
     """The streams' outage cutoff (the manifest's `definitions.error_handler.outage_seconds`), so
     that a request of this client gives up after the very outage that ends the streams."""
-    manifest = yaml.safe_load((Path(__file__).parent / "manifest.yaml").read_text())
-    return float(manifest["definitions"]["error_handler"]["outage_seconds"])
+    return float(manifest()["definitions"]["error_handler"]["outage_seconds"])
 
 
 def lost_connection(error: Exception) -> bool:
