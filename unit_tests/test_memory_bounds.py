@@ -3,7 +3,7 @@ what keeps its garbage collection cheap without letting garbage pile up."""
 
 import gc
 
-from source_timify import SourceTimify
+from source_timify import SourceTimify, entrypoint
 from source_timify.cdk_workarounds import RECORD_QUEUE_SIZE
 from source_timify.entrypoint import GC_GENERATION0_THRESHOLD, collect_garbage_less_often
 from unit_tests.conftest import make_config
@@ -21,3 +21,24 @@ def test_the_cli_collects_cyclic_garbage_after_50000_new_containers_with_the_old
         assert gc.get_threshold() == (GC_GENERATION0_THRESHOLD, *before[1:]) == (50_000, *before[1:])
     finally:
         gc.set_threshold(*before)
+
+
+def test_the_cli_caps_glibcs_arenas_and_fixes_its_mmap_threshold_at_64_kb(monkeypatch):
+    calls = []
+
+    class FakeLibc:
+        def mallopt(self, option, value):
+            calls.append((option, value))
+            return 1
+
+    monkeypatch.setattr(entrypoint.ctypes, "CDLL", lambda name: FakeLibc() if name == "libc.so.6" else None)
+    entrypoint.limit_malloc_arenas()
+    assert calls == [(-8, 2), (-3, 64 * 1024)]  # M_ARENA_MAX, M_MMAP_THRESHOLD
+
+
+def test_without_glibc_the_allocator_is_left_as_it_is(monkeypatch):
+    def no_glibc(name):
+        raise OSError(f"{name}: cannot open shared object file")
+
+    monkeypatch.setattr(entrypoint.ctypes, "CDLL", no_glibc)
+    entrypoint.limit_malloc_arenas()  # nothing raised
