@@ -325,6 +325,28 @@ def in_flight(log_entries):
     return peak, busy / sync_wall(log_entries)
 
 
+def latency_floor(log_entries, latency_s, workers):
+    """The shortest sync wall the requests of this sync allow at `latency_s` each, `workers` in flight
+    (issue 22, point 3): the requests that must go one after another before any window can be read
+    (the login, the companies list, the window probe: each needs the one before), then the other
+    requests `workers` at a time, and no window's later pages before its first (a page says how many
+    the window has). `requests x latency / workers`, the "ideal", leaves out the first two rules."""
+    serial = sum(
+        1
+        for e in log_entries
+        if e["path"] in ("/v1/auth/token", "/v1/companies")
+        or (e["path"] == "/v1/appointments" and str(e["query"].get("limit")) == "1")
+    )
+    pages = Counter(
+        (e["company_id"], e["query"].get("from_date"), e["query"].get("to_date"))
+        for e in log_entries
+        if e["path"] == "/v1/appointments" and str(e["query"].get("limit")) != "1"
+    )
+    rest = len(log_entries) - serial
+    longest_chain = 2 if any(n > 1 for n in pages.values()) else 1
+    return latency_s * (serial + max(math.ceil(rest / workers), longest_chain if rest else 0))
+
+
 def sync_wall(log_entries):
     """First request in to last response out, from the emulator's log (excludes process start-up)."""
     if not log_entries:

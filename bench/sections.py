@@ -19,6 +19,7 @@ from measure import (
     EmulatorProcess,
     economy,
     in_flight,
+    latency_floor,
     log,
     read_baseline,
     read_connector,
@@ -76,6 +77,7 @@ def section_latency(args, work):
             res = read_connector(emu, work, "latency-w%d" % w, start, 0, args.page_size, w, timeout=900)
             eco = economy(emu, res["counters"], res["log"], totals, args.page_size, n_companies)
             ideal = eco["requests"] * args.latency_ms / 1000 / w
+            floor = latency_floor(res["log"], args.latency_ms / 1000, w)
             peak, mean = in_flight(res["log"])
             row = {
                 "num_workers": w,
@@ -88,6 +90,8 @@ def section_latency(args, work):
                 "sync_wall_s": res["sync_wall_s"],
                 "process_wall_s": res["wall_s"],
                 "ratio_sync": res["sync_wall_s"] / ideal,
+                "floor_s": floor,
+                "ratio_floor": res["sync_wall_s"] / floor,
                 "ratio_process": res["wall_s"] / ideal,
                 "records_per_s": res["records"] / res["wall_s"],
                 "requests_per_s_sync": eco["requests"] / res["sync_wall_s"],
@@ -331,6 +335,7 @@ def section_windows(args, work):
                 )
                 eco = economy(emu, res["counters"], res["log"], totals, args.page_size, n_companies)
                 ideal = eco["minimum"] * args.latency_ms / 1000 / w
+                floor = latency_floor(res["log"], args.latency_ms / 1000, w)
                 rows.append(
                     {
                         "account": name,
@@ -345,6 +350,9 @@ def section_windows(args, work):
                         "ideal_s": ideal,
                         "sync_wall_s": res["sync_wall_s"],
                         "ratio_sync": res["sync_wall_s"] / ideal,
+                        "floor_s": floor,
+                        "ratio_floor": res["sync_wall_s"] / floor,
+                        "cpu_s": res["cpu_s"],
                         "process_wall_s": res["wall_s"],
                         "errors": res["errors"][:3],
                     }
