@@ -61,7 +61,7 @@ def _print(message: Any) -> None:
     print(orjson.dumps(AirbyteMessageSerializer.dump(message)).decode(), flush=True)
 
 
-MMAP_THRESHOLD_BYTES = 64 * 1024
+MMAP_THRESHOLD_BYTES = 1024 * 1024
 
 
 def limit_malloc_arenas(arenas: int = 2, mmap_threshold: int = MMAP_THRESHOLD_BYTES) -> None:
@@ -74,8 +74,9 @@ def limit_malloc_arenas(arenas: int = 2, mmap_threshold: int = MMAP_THRESHOLD_BY
       the system when freed, but by default raises the threshold to the largest block freed so far
       (up to 32 MB): once the first page's body (2-3 MB at 1,000 appointments) was freed, every
       later body came from the heap, which kept the high-water mark of every page in flight. Fixed
-      at 64 KB, a 1,000,000-appointment read peaked at 200 MB instead of 231-254 (bench/RESULTS.md,
-      "Peak RSS"), for some 4% more CPU (a mapping and its page faults per body).
+      at 1 MB (a full page's body is above it, a short one below), a 1,000,000-appointment read
+      peaked at 204-207 MB instead of 231-254 (bench/RESULTS.md, "Peak RSS"). At 64 KB it was no
+      lower, and every body of a 100,000-appointment read (~300 KB) cost a mapping: 2.5% more CPU.
 
     A no-op off glibc.
     """

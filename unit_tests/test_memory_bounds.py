@@ -23,7 +23,7 @@ def test_the_cli_collects_cyclic_garbage_after_50000_new_containers_with_the_old
         gc.set_threshold(*before)
 
 
-def test_the_cli_caps_glibcs_arenas_and_fixes_its_mmap_threshold_at_64_kb(monkeypatch):
+def test_the_cli_caps_glibcs_arenas_and_fixes_its_mmap_threshold_at_1_mb(monkeypatch):
     calls = []
 
     class FakeLibc:
@@ -33,7 +33,7 @@ def test_the_cli_caps_glibcs_arenas_and_fixes_its_mmap_threshold_at_64_kb(monkey
 
     monkeypatch.setattr(entrypoint.ctypes, "CDLL", lambda name: FakeLibc() if name == "libc.so.6" else None)
     entrypoint.limit_malloc_arenas()
-    assert calls == [(-8, 2), (-3, 64 * 1024)]  # M_ARENA_MAX, M_MMAP_THRESHOLD
+    assert calls == [(-8, 2), (-3, 1024 * 1024)]  # M_ARENA_MAX, M_MMAP_THRESHOLD
 
 
 def test_without_glibc_the_allocator_is_left_as_it_is(monkeypatch):
