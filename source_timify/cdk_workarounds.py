@@ -370,17 +370,19 @@ def write_messages(lines: Iterable[Union[str, bytes]], print_buffer: PrintBuffer
         stdout.flush()
         size, last_flush = 0, time.monotonic()
 
-    for line in lines:
-        if print_buffer.buffer.tell():  # log lines came first (any thread may log)
-            flush()
-            print_buffer.flush()
-        data = line if isinstance(line, bytes) else f"{line}\n".encode()
-        pending.append(data)
-        size += len(data)
-        if size >= chunk_bytes or time.monotonic() - last_flush >= interval:
-            flush()
-    flush()
-    print_buffer.flush()
+    try:
+        for line in lines:
+            if print_buffer.buffer.tell():  # log lines came first (any thread may log)
+                flush()
+                print_buffer.flush()
+            data = line if isinstance(line, bytes) else f"{line}\n".encode()
+            pending.append(data)
+            size += len(data)
+            if size >= chunk_bytes or time.monotonic() - last_flush >= interval:
+                flush()
+    finally:  # a sync that fails (a stream's error raised at its end) still writes what it read
+        flush()
+        print_buffer.flush()
 
 
 def count_records(message: AirbyteMessage, stream_message_count: Any) -> AirbyteMessage:

@@ -184,6 +184,28 @@ def test_write_messages_writes_each_message_as_one_line_after_the_logs_written_b
     ]
 
 
+def test_write_messages_writes_every_line_before_an_error_the_read_raises(capfdbinary):
+    # The CDK raises a failed stream's error after the other streams' records: none may be lost
+    # in the chunk not written yet (the error's trace message follows them).
+    print_buffer = PrintBuffer()
+    record = orjson.dumps({"type": "RECORD", "record": {"stream": "s", "data": {"a": 1}}}) + b"\n"
+
+    def messages():
+        yield record
+        print_buffer.write('{"type":"LOG","log":{"message":"stream s failed"}}\n')
+        yield record
+        raise RuntimeError("the sync failed")
+
+    with pytest.raises(RuntimeError, match="the sync failed"):
+        cdk_workarounds.write_messages(messages(), print_buffer, chunk_bytes=1 << 20)
+    assert capfdbinary.readouterr().out.split(b"\n") == [
+        record[:-1],
+        b'{"type":"LOG","log":{"message":"stream s failed"}}',
+        record[:-1],
+        b"",
+    ]
+
+
 def test_write_messages_fails_loudly_when_the_print_buffer_no_longer_holds_a_stringio():
     print_buffer = PrintBuffer()
     print_buffer.buffer = []
