@@ -75,8 +75,9 @@ def limit_malloc_arenas(arenas: int = 2, mmap_threshold: int = MMAP_THRESHOLD_BY
       (up to 32 MB): once the first page's body (2-3 MB at 1,000 appointments) was freed, every
       later body came from the heap, which kept the high-water mark of every page in flight. Fixed
       at 1 MB (a full page's body is above it, a short one below), a 1,000,000-appointment read
-      peaked at 204-207 MB instead of 231-254 (bench/RESULTS.md, "Peak RSS"). At 64 KB it was no
-      lower, and every body of a 100,000-appointment read (~300 KB) cost a mapping: 2.5% more CPU.
+      peaked at 226 MB instead of 231-254 (bench/RESULTS.md, "Issue 22 as it stands"). At 64 KB it
+      was no lower, and every body of a 100,000-appointment read (~300 KB) cost a mapping: 2.5%
+      more CPU.
 
     A no-op off glibc.
     """
