@@ -153,6 +153,16 @@ def changed_within_lookback(emu, stream: str, state: List[dict]) -> set:
     return out
 
 
+def enterprise_changed_within_lookback(emu, stream: str, state: List[dict]) -> set:
+    """ids of TIMIFY's records of the enterprise's `stream` (enterprise_customers, one cursor for
+    the whole stream) that an incremental sync from `state` emits by the cursor rule: `updatedAt`
+    at or after the saved cursor less LOOKBACK_SECONDS (every record without a cursor)."""
+    (message,) = [s for s in state if s["stream"]["stream_descriptor"]["name"] == stream]
+    cursor = message["stream"]["stream_state"].get("updatedAt")
+    since = None if cursor is None else _epoch(cursor) - LOOKBACK_SECONDS
+    return {r["id"] for r in emu.truth(stream) if since is None or _epoch(r["updatedAt"]) >= since}
+
+
 def stamped_during(stamp: str, before: dt.datetime, after: dt.datetime) -> bool:
     """`stamp` (ISO-8601 UTC seconds) is TIMIFY's clock at some moment between `before` and `after`
     (the emulator's clock around a sync). The connector knows TIMIFY's clock from the login's `Date`

@@ -3,9 +3,11 @@ and the next sync of the real `source-timify` emits one deletion record for it, 
 asked by id (`GET /v1/enterprise-customers?ids=...`), confirms it gone; nothing when TIMIFY cannot
 answer by id (a server ignoring `ids`), and nothing false from a state of the previous version."""
 
+import datetime as dt
+
 from timify_emulator import Emulator
 
-from integration_tests.connector import full_range_config, stamped_during
+from integration_tests.connector import enterprise_changed_within_lookback, full_range_config, stamped_during
 from integration_tests.destination import Destination, assert_holds_the_truth
 
 STREAM = "enterprise_customers"
@@ -87,27 +89,49 @@ def test_a_server_ignoring_ids_reports_nothing_until_timify_answers_by_id():
 
 def test_a_state_of_the_previous_version_keeps_its_cursor_and_reports_no_deletion_on_its_first_sync():
     with Emulator(companies=2, appointments_per_company=10, seed=93) as emu:
-        config = full_range_config(emu, page_size=50)
-        destination = Destination()
-        first = sync(emu, config, destination)
-        (message,) = [s for s in first.last_states() if s["stream"]["stream_descriptor"]["name"] == STREAM]
-        old_state = {"updatedAt": message["stream"]["stream_state"]["updatedAt"]}  # what 0.4.0 saved
-        message["stream"]["stream_state"] = old_state
-        destination.state = [message]
-        before = emu.truth(STREAM)[7]["id"]
-        emu.advance(3600)
-        emu.delete_enterprise_customer(before)  # deleted before this version's first sync: not known
-        changed = emu.update_enterprise_customer(emu.truth(STREAM)[0]["id"], lastName="Upgraded")
+        upgrades_with_no_full_re_read_and_no_deletion_on_the_first_sync(emu)
 
-        emu.reset_log()
-        upgraded = destination.sync(config, [STREAM])
-        assert not deletions(upgraded) and not lookups(emu)
-        assert [r["id"] for r in upgraded.records(STREAM)] == [changed["id"]]  # no full re-read
-        assert_holds_the_truth(emu, config, destination, gone=[before], streams=[STREAM])
 
-        emu.advance(60)
-        later = emu.truth(STREAM)[9]["id"]
-        emu.delete_enterprise_customer(later)
-        tracked = destination.sync(config, [STREAM])
-        assert deletions(tracked) == [later]  # the tracking started by the upgraded sync
-        assert_holds_the_truth(emu, config, destination, gone=[before], streams=[STREAM])
+def test_a_state_of_the_previous_version_re_emits_an_unchanged_customer_inside_the_lookback_and_nothing_older():
+    # This clock makes the seeded data hold an enterprise customer stamped 184 s before the
+    # emulator's start: inside the upgraded sync's lookback before the saved cursor (the first
+    # sync's start). The test above met such data at random times of day (the data depends on the
+    # second the emulator starts), and then expected the change alone.
+    start = dt.datetime(2026, 12, 4, 6, 50, 33, tzinfo=dt.timezone.utc)
+    with Emulator(companies=2, appointments_per_company=10, seed=93, now=start) as emu:
+        recent = (start - dt.timedelta(seconds=200)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        assert [c for c in emu.truth(STREAM) if c["updatedAt"] > recent], "the seeded data this test needs"
+        assert upgrades_with_no_full_re_read_and_no_deletion_on_the_first_sync(emu)
+
+
+def upgrades_with_no_full_re_read_and_no_deletion_on_the_first_sync(emu):
+    """Returns the unchanged customers the upgraded sync emitted again (the lookback's)."""
+    config = full_range_config(emu, page_size=50)
+    destination = Destination()
+    first = sync(emu, config, destination)
+    (message,) = [s for s in first.last_states() if s["stream"]["stream_descriptor"]["name"] == STREAM]
+    old_state = {"updatedAt": message["stream"]["stream_state"]["updatedAt"]}  # what 0.4.0 saved
+    message["stream"]["stream_state"] = old_state
+    destination.state = [message]
+    before = emu.truth(STREAM)[7]["id"]
+    emu.advance(3600)
+    emu.delete_enterprise_customer(before)  # deleted before this version's first sync: not known
+    changed = emu.update_enterprise_customer(emu.truth(STREAM)[0]["id"], lastName="Upgraded")
+
+    emu.reset_log()
+    upgraded = destination.sync(config, [STREAM])
+    assert not deletions(upgraded) and not lookups(emu)
+    # No full re-read: the change, and only what the lookback re-reads, the customers stamped within
+    # `lookback_seconds` before the saved cursor (seeded ones at some times of day).
+    emitted = [r["id"] for r in upgraded.records(STREAM)]
+    expected = enterprise_changed_within_lookback(emu, STREAM, [message])
+    assert changed["id"] in expected and sorted(emitted) == sorted(expected)
+    assert_holds_the_truth(emu, config, destination, gone=[before], streams=[STREAM])
+
+    emu.advance(60)
+    later = emu.truth(STREAM)[9]["id"]
+    emu.delete_enterprise_customer(later)
+    tracked = destination.sync(config, [STREAM])
+    assert deletions(tracked) == [later]  # the tracking started by the upgraded sync
+    assert_holds_the_truth(emu, config, destination, gone=[before], streams=[STREAM])
+    return set(emitted) - {changed["id"]}

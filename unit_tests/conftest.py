@@ -5,7 +5,7 @@ TIMIFY's HTTP is mocked with requests-mock in each test, with bodies built from 
 integration tests run against.
 """
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import Any, Dict, List, Mapping, Optional
 
 import pytest
@@ -16,6 +16,7 @@ from airbyte_cdk.test.state_builder import StateBuilder
 
 from source_timify import SourceTimify
 from source_timify.session import ConfigWithSession, TimifySession
+from unit_tests.timify_responses import TODAY, OnToday
 
 APP_SECRET = "app-secret-0123456789abcdef"
 COMPANY_A = "5f0000000000000000000001"
@@ -44,6 +45,14 @@ def no_backoff_sleep(monkeypatch):
     waits: List[float] = []
     monkeypatch.setattr("time.sleep", lambda seconds: waits.append(seconds))
     return waits
+
+
+@pytest.fixture(autouse=True)
+def sync_day(monkeypatch):
+    """The connector's date ranges are those of TODAY (timify_responses), the day the tests date
+    their windows from, whenever the test runs."""
+    monkeypatch.setattr("source_timify.date_ranges.datetime", OnToday)
+    return TODAY
 
 
 def make_config(**overrides: Any) -> dict:
@@ -97,4 +106,4 @@ def final_state(output: EntrypointOutput, stream: str) -> dict:
 
 
 def days_from_today(days: int) -> str:
-    return (datetime.now(timezone.utc).date() + timedelta(days=days)).isoformat()
+    return (TODAY + timedelta(days=days)).isoformat()

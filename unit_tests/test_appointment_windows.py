@@ -1,6 +1,6 @@
 """Appointments are read in 31-day UTC windows, inclusive, with no gap and no overlap."""
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 
 import pytest
 import requests_mock
@@ -8,6 +8,7 @@ import requests_mock
 from source_timify.date_ranges import company_date_range
 from source_timify.date_ranges import windows as cut_windows
 from unit_tests.conftest import COMPANY_A, COMPANY_B, ENTERPRISE, make_config, records_of, run_read
+from unit_tests.timify_responses import TODAY as SESSION_DAY
 from unit_tests.timify_responses import (
     appointment,
     appointment_windows,
@@ -90,7 +91,7 @@ def _serve(mocker, config, company_a=(), company_b=()):
 def test_appointments_on_window_edges_are_read_exactly_once():
     config = make_config(start_date="2026-01-01", page_size=1000)
     edges = []
-    for from_date, to_date in cut_windows(*company_date_range(config, None, datetime.now(timezone.utc).date()), 31):
+    for from_date, to_date in cut_windows(*company_date_range(config, None, SESSION_DAY), 31):
         edges += [f"{from_date}T00:00:00Z", f"{to_date}T23:59:59Z"]
     served = [appointment(COMPANY_A, n, edge) for n, edge in enumerate(edges)]
     with requests_mock.Mocker() as mocker:

@@ -3,6 +3,8 @@ lists, confirmed by asking TIMIFY by id (`GET /v1/enterprise-customers?ids=...`)
 manifest (incremental.EnterpriseCursor, deletion_tracking.ListedIds, id_lookup.IdLookup)."""
 
 import logging
+import time
+from datetime import datetime
 
 import pytest
 import requests_mock
@@ -16,6 +18,7 @@ STREAM = "enterprise_customers"
 PATH = "/v1/enterprise-customers"
 LIMIT = 2  # make_config's page_size
 LOGIN_DATE = "Tue, 01 Dec 2026 08:00:00 GMT"  # TIMIFY's clock at the sync's login
+LOGIN_AT = datetime(2026, 12, 1, 8, 0, 0)
 
 
 def customer(n, updated="2026-01-01T00:00:00Z"):
@@ -76,9 +79,15 @@ def test_enterprise_customer_absent_and_confirmed_gone_is_reported_once(api):
     assert all(r.get(DELETED_AT) is None for r in records_of(first, STREAM))
     assert not lookups(api)  # nothing tracked was missing: no request more
     serve(api, before[1:])
+    started = time.monotonic()
     second = sync(final_state(first, STREAM))
+    took = time.monotonic() - started
     (deleted,) = deletions(second)
-    assert deleted == {"id": before[0]["id"], "updatedAt": "2026-12-01T08:00:00Z", DELETED_AT: "2026-12-01T08:00:00Z"}
+    stamp = deleted[DELETED_AT]
+    assert deleted == {"id": before[0]["id"], "updatedAt": stamp, DELETED_AT: stamp}
+    # TIMIFY's clock when the deletion was confirmed: the login's Date plus the whole seconds our
+    # clock counted since, which a slow machine can make one or more (not always 08:00:00).
+    assert 0 <= (datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ") - LOGIN_AT).total_seconds() <= took
     assert [r.qs["ids"] for r in lookups(api)] == [[before[0]["id"]]]  # confirmed by id, once
     assert "company-id" not in lookups(api)[0].headers
     assert tracked(second) == ids(*before[1:])

@@ -6,16 +6,15 @@ is measured against the emulator (integration_tests/test_page_prefetch.py)."""
 
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 import requests_mock
 
 from unit_tests.conftest import COMPANY_A, make_config, records_of, run_read
-from unit_tests.timify_responses import BASE, appointment, company, page, register_list, register_login
+from unit_tests.timify_responses import BASE, TODAY, appointment, company, page, register_list, register_login
 
 LIMIT = 2
-TODAY = datetime.now(timezone.utc).date()
 START = (TODAY - timedelta(days=5)).isoformat()  # one window: the range is 6 days
 
 

@@ -2,7 +2,7 @@
 server that refuses that with a 400, 31 days for the rest of the sync, after exactly one refused
 request. Windows are UTC dates, inclusive, covering each company's range with no gap or overlap."""
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from typing import List, Tuple
 
 import requests_mock
@@ -10,6 +10,7 @@ import requests_mock
 from source_timify.date_ranges import company_date_range, windows
 from unit_tests.conftest import COMPANY_A, COMPANY_B, ENTERPRISE, make_config, records_of, run_read
 from unit_tests.timify_responses import (
+    TODAY,
     appointment,
     company,
     error,
@@ -23,14 +24,11 @@ from unit_tests.timify_responses import (
 )
 
 # Three years back and a month ahead: 37 windows of 31 days, or 4 of 365.
-CONFIG = make_config(
-    start_date=(datetime.now(timezone.utc).date() - timedelta(days=3 * 365)).isoformat(), page_size=1000
-)
+CONFIG = make_config(start_date=(TODAY - timedelta(days=3 * 365)).isoformat(), page_size=1000)
 
 
 def _windows(days: int) -> List[Tuple[str, str]]:
-    today = datetime.now(timezone.utc).date()
-    return [(a.isoformat(), b.isoformat()) for a, b in windows(*company_date_range(CONFIG, None, today), days)]
+    return [(a.isoformat(), b.isoformat()) for a, b in windows(*company_date_range(CONFIG, None, TODAY), days)]
 
 
 def _served() -> dict:
@@ -110,8 +108,8 @@ def test_a_server_refusing_365_days_is_refused_once_then_read_in_31_day_windows(
 
 
 def test_a_range_that_fits_31_days_needs_no_probe():
-    config = make_config(start_date=datetime.now(timezone.utc).date().isoformat(), lookahead_days=30, page_size=1000)
-    today = datetime.now(timezone.utc).date()
+    today = TODAY
+    config = make_config(start_date=today.isoformat(), lookahead_days=30, page_size=1000)
     window = [(a.isoformat(), b.isoformat()) for a, b in windows(*company_date_range(config, None, today), 365)]
     assert len(window) == 1
     with requests_mock.Mocker() as mocker:

@@ -10,7 +10,7 @@ page. How TIMIFY *behaves* (paging, auth, windows, faults) is modelled once, by 
 import copy
 import json
 import random
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timezone, tzinfo
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
@@ -21,6 +21,22 @@ from source_timify.date_ranges import company_date_range, windows
 
 BASE = "https://api.timify.com"
 SAMPLES = Path(__file__).parent / "samples"
+
+# The UTC date of the test session, read once. The tests date their windows and appointments from
+# it (appointment_windows, conftest.days_from_today) and the connector's date ranges see the same
+# day (conftest's autouse `sync_day`): a session that passes midnight UTC would otherwise register
+# the windows of the day it started for a sync that asks for the next day's (and so would a module
+# whose constants were computed at collection time).
+TODAY = datetime.now(timezone.utc).date()
+
+
+class OnToday(datetime):
+    """`datetime` for source_timify.date_ranges, whose `now()` is TODAY at the current time of day
+    (the connector reads only its date: the sync's UTC date)."""
+
+    @classmethod
+    def now(cls, tz: Optional[tzinfo] = None) -> "OnToday":
+        return cls.combine(TODAY, datetime.now(tz).timetz())
 
 
 @lru_cache(maxsize=None)
@@ -225,7 +241,7 @@ def appointment_windows(
 ) -> List[Tuple[str, str]]:
     """The (from_date, to_date) windows a sync with `config` asks for, today (UTC), of a company
     created at `created_at` (only used when `start_date` is empty)."""
-    today = today or datetime.now(timezone.utc).date()
+    today = today or TODAY
     return [
         (start.isoformat(), end.isoformat())
         for start, end in windows(*company_date_range(config, created_at, today), WINDOW_DAYS)
