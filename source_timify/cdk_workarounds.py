@@ -35,6 +35,7 @@ import time
 import weakref
 from typing import (
     Any,
+    BinaryIO,
     Callable,
     Dict,
     Iterable,
@@ -350,24 +351,38 @@ def keep_null_fields() -> None:
     AirbyteEntrypoint.airbyte_message_to_string = staticmethod(record_line)  # type: ignore[method-assign, assignment]
 
 
-def write_messages(lines: Iterable[Union[str, bytes]], print_buffer: PrintBuffer, chunk_bytes: int = 1 << 16) -> None:
+def write_messages(
+    lines: Iterable[Union[str, bytes]],
+    print_buffer: PrintBuffer,
+    chunk_bytes: int = 1 << 16,
+    stdout: Optional[BinaryIO] = None,
+) -> None:
     """Write the entry point's messages to stdout in order, one line each (`record_line`'s bytes as
     they are, the CDK's strs encoded), in chunks of `chunk_bytes` or every `flush_interval` s; what
-    the CDK's logger wrote meanwhile into `print_buffer` (its StringIO `buffer`) goes out first."""
+    the CDK's logger wrote meanwhile into `print_buffer` (its StringIO `buffer`) goes out first.
+
+    Each chunk is written whole while holding the PrintBuffer's lock, under which the PrintBuffer
+    writes the log lines of every thread: with PYTHONUNBUFFERED (the image sets it) stdout is the
+    file itself, a write of 64 KB to a pipe is not atomic, and a worker's log line landed inside a
+    record line. A short write is continued, not dropped."""
     buffered = getattr(print_buffer, "buffer", None)
+    lock = getattr(print_buffer, "lock", None)
     if not isinstance(buffered, io.StringIO) or not callable(getattr(print_buffer, "flush", None)):
         raise CdkChanged("write_messages", "the PrintBuffer has no StringIO `buffer` and flush()")
-    stdout = sys.__stdout__.buffer  # type: ignore[union-attr]
+    if not callable(getattr(lock, "acquire", None)) or not callable(getattr(lock, "release", None)):
+        raise CdkChanged("write_messages", "the PrintBuffer has no `lock` its writers share")
+    out: BinaryIO = stdout if stdout is not None else sys.__stdout__.buffer  # type: ignore[union-attr, assignment]
     interval = float(getattr(print_buffer, "flush_interval", 0.1))
     pending: List[bytes] = []
     size, last_flush = 0, time.monotonic()
 
     def flush() -> None:
         nonlocal size, last_flush
-        if pending:
-            stdout.write(b"".join(pending))
-            pending.clear()
-        stdout.flush()
+        with lock:  # type: ignore[union-attr]
+            if pending:
+                _write_whole(out, b"".join(pending))
+                pending.clear()
+            out.flush()
         size, last_flush = 0, time.monotonic()
 
     try:
@@ -383,6 +398,15 @@ def write_messages(lines: Iterable[Union[str, bytes]], print_buffer: PrintBuffer
     finally:  # a sync that fails (a stream's error raised at its end) still writes what it read
         flush()
         print_buffer.flush()
+
+
+def _write_whole(out: BinaryIO, data: bytes) -> None:
+    """All of `data`: an unbuffered file (PYTHONUNBUFFERED) may write part of it and say how much."""
+    view = memoryview(data)
+    while view:
+        written = out.write(view)  # None: a non-blocking file took nothing yet
+        if written:
+            view = view[written:]
 
 
 def count_records(message: AirbyteMessage, stream_message_count: Any) -> AirbyteMessage:

@@ -2,6 +2,7 @@
 that breaks one fails here by name, instead of silently turning it off."""
 
 import ast
+import io
 import json
 import logging
 import queue
@@ -204,6 +205,44 @@ def test_write_messages_writes_every_line_before_an_error_the_read_raises(capfdb
         record[:-1],
         b"",
     ]
+
+
+class PartialWrites(io.RawIOBase):
+    """An unbuffered stdout (PYTHONUNBUFFERED) that takes at most 1,000 bytes a write, and notes
+    whether the PrintBuffer's lock was held by the writing thread at each write."""
+
+    def __init__(self, print_buffer):
+        self.print_buffer, self.data, self.locked = print_buffer, bytearray(), []
+
+    def writable(self):
+        return True
+
+    def write(self, data):
+        self.locked.append(self.print_buffer.lock._is_owned())
+        taken = bytes(data[:1000])
+        self.data += taken
+        return len(taken)
+
+
+def test_write_messages_writes_each_chunk_whole_under_the_print_buffers_lock():
+    # A worker thread's log line is written by the PrintBuffer under its lock: holding it, a chunk
+    # of records can no longer be split by one (seen in a record line, make test, PYTHONUNBUFFERED).
+    print_buffer = PrintBuffer()
+    stdout = PartialWrites(print_buffer)
+    lines = [
+        orjson.dumps({"type": "RECORD", "record": {"stream": "s", "data": {"n": n, "pad": "x" * 2000}}}) + b"\n"
+        for n in range(40)
+    ]
+    cdk_workarounds.write_messages(iter(lines), print_buffer, chunk_bytes=1 << 16, stdout=stdout)
+    assert bytes(stdout.data) == b"".join(lines)  # nothing lost to a short write
+    assert len(stdout.locked) > 80 and all(stdout.locked)
+
+
+def test_write_messages_fails_loudly_when_the_print_buffer_has_no_lock():
+    print_buffer = PrintBuffer()
+    print_buffer.lock = None
+    with pytest.raises(CdkChanged, match="write_messages"):
+        cdk_workarounds.write_messages(iter(()), print_buffer)
 
 
 def test_write_messages_fails_loudly_when_the_print_buffer_no_longer_holds_a_stringio():
