@@ -95,7 +95,7 @@ class Connector:
         self._tmp.cleanup()
         stdout = b"".join(self._out).decode("utf-8", "replace")
         stderr = b"".join(self._err).decode("utf-8", "replace")
-        return Run(self.proc.returncode, stdout, stderr, parse_messages(stdout))
+        return Run(self.proc.returncode, stdout, stderr, parse_messages(stdout, killed=self.proc.returncode == -9))
 
 
 def run(command, config=None, streams=None, state=None, emu=None, secrets=(), timeout=600, **kwargs) -> Run:
