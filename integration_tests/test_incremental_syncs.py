@@ -13,7 +13,7 @@ import datetime as dt
 import pytest
 from timify_emulator import Emulator
 
-from integration_tests.connector import expected_records, full_range_config, run_connector
+from integration_tests.connector import expected_records, full_range_config, run_connector, sync_day, utc_today
 from integration_tests.destination import STREAMS, Destination, assert_holds_the_truth
 from source_timify.date_ranges import company_date_range, windows
 
@@ -271,13 +271,16 @@ def test_without_start_date_timeshifts_cover_each_companys_whole_range():
     with small_emulator() as emu:
         config = emu.connector_config(page_size=1000)
         emu.reset_log()
+        before = utc_today()
         run = run_connector("read", config, ["timeshifts"])
+        after = utc_today()
         assert run.returncode == 0 and not run.errors()
         created = {c["id"]: c["createdAt"][:10] for c in emu.truth("companies")}
-        today = dt.datetime.now(UTC).date()
         requests = [e for e in emu.requests_log() if e["path"] == "/v1/timeshifts"]
+        (end,) = {e["query"]["to"] for e in requests}  # the sync's UTC date + 365 days
+        sync_day(before, after, end, 365)
         assert {(e["company_id"], e["query"]["from"], e["query"]["to"]) for e in requests} == {
-            (cid, created[cid], (today + dt.timedelta(days=365)).isoformat()) for cid in emu.company_ids
+            (cid, created[cid], end) for cid in emu.company_ids
         }
 
 
