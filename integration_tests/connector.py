@@ -128,9 +128,25 @@ def run_connector(
     return Run(proc.returncode, proc.stdout, proc.stderr, parse_messages(proc.stdout))
 
 
+def utc_today() -> dt.date:
+    """The machine's UTC date: the day a sync of the connector counts its date range from
+    (source_timify/date_ranges.py), whatever TIMIFY's (the emulator's) clock says."""
+    return dt.datetime.now(dt.timezone.utc).date()
+
+
+def sync_day(before: dt.date, after: dt.date, range_end: str, lookahead_days: int) -> dt.date:
+    """The UTC date a sync counted its range from, read off the range's end it asked for (a
+    request's or its state's `to_date`): `range_end` less `lookahead_days`, which must be the
+    machine's UTC date taken `before` or `after` the sync (they differ when midnight passed while
+    it ran, and the test cannot know which side of midnight the connector read the date on)."""
+    day = dt.date.fromisoformat(range_end) - dt.timedelta(days=lookahead_days)
+    assert before <= day <= after, f"range ends {range_end}: counted from {day}, not from {before} or {after}"
+    return day
+
+
 def full_range_config(emu, **overrides) -> dict:
     """A config whose date range covers every appointment the emulator generated."""
-    today = dt.datetime.now(dt.timezone.utc).date()
+    today = utc_today()
     start = emu.now().date() - dt.timedelta(days=800)
     end = emu.now().date() + dt.timedelta(days=400)
     config = emu.connector_config(start_date=start.isoformat(), lookahead_days=max(0, (end - today).days))
@@ -263,10 +279,12 @@ def with_custom_field_columns(records: List[dict], definitions: Dict[str, List[d
     return out, unfit
 
 
-def expected_records(emu, stream: str, config: dict) -> List[dict]:
+def expected_records(emu, stream: str, config: dict, today: Optional[dt.date] = None) -> List[dict]:
     """The emulator's ground truth as the connector must emit it (company_id added; appointments
     without booking secrets unless asked, and marked live with `_ab_cdc_deleted_at: null`;
-    customers and enterprise customers with their custom-field columns, and marked live too)."""
+    customers and enterprise customers with their custom-field columns, and marked live too).
+    Appointments are those of the range counted from `today` (default: the machine's UTC date now;
+    a test whose range ends among the emulator's appointments passes the sync's own, sync_day)."""
     if stream == "companies" or stream in ENTERPRISE_ONLY:
         records = emu.truth(stream)
         if stream == "companies" and config.get("company_ids"):
@@ -275,7 +293,7 @@ def expected_records(emu, stream: str, config: dict) -> List[dict]:
             records, _ = with_custom_field_columns(records, {"": emu.truth("enterprise_customer_fields")})
             records = [{**record, "_ab_cdc_deleted_at": None} for record in records]  # a live one
         return records
-    today = dt.datetime.now(dt.timezone.utc).date()
+    today = today or utc_today()
     created = {c["id"]: c["createdAt"] for c in emu.truth("companies")}
     company_ids = config.get("company_ids") or emu.company_ids
     out = []

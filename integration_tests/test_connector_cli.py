@@ -13,6 +13,8 @@ from integration_tests.connector import (
     full_range_config,
     keyed,
     run_connector,
+    sync_day,
+    utc_today,
 )
 
 
@@ -116,15 +118,21 @@ def test_default_range_reads_from_each_companys_creation_to_a_year_ahead(enterpr
     emu = enterprise_emulator
     emu.reset_log()
     config = emu.connector_config(page_size=100)
+    before = utc_today()
     run = run_connector("read", config, ["appointments"])
-    expected = keyed(expected_records(emu, "appointments", config), "appointments")
-    assert keyed(run.records("appointments"), "appointments") == expected
+    after = utc_today()
     calls = [e for e in emu.requests_log() if e["path"] == "/v1/appointments"]
-    today = dt.datetime.now(dt.timezone.utc).date()
+    ends = set()
     for company in emu.truth("companies"):
         mine = [e["query"] for e in calls if e["company_id"] == company["id"]]
         assert min(c["from_date"] for c in mine) == company["createdAt"][:10]
-        assert max(c["to_date"] for c in mine) == (today + dt.timedelta(days=365)).isoformat()
+        ends.add(max(c["to_date"] for c in mine))
+    # One horizon for every company: the sync's UTC date + 365 days (taken after the sync, that
+    # date was the next day's when midnight passed while it ran).
+    (end,) = ends
+    today = sync_day(before, after, end, 365)
+    expected = keyed(expected_records(emu, "appointments", config, today), "appointments")
+    assert keyed(run.records("appointments"), "appointments") == expected
 
 
 def test_company_ids_restrict_the_sync_to_those_companies(enterprise_emulator):

@@ -13,7 +13,7 @@ import datetime as dt
 import pytest
 from timify_emulator import Emulator
 
-from integration_tests.connector import expected_records, full_range_config, run_connector
+from integration_tests.connector import expected_records, full_range_config, run_connector, sync_day, utc_today
 from integration_tests.destination import STREAMS, Destination, assert_holds_the_truth
 from source_timify.date_ranges import company_date_range, windows
 
@@ -101,24 +101,34 @@ def test_appointments_that_enter_the_horizon_as_days_pass_arrive():
         destination = Destination()
         destination.sync(config)
         # Forty days pass: the previous sync's range ended forty days before today's horizon.
+        first_end, previous_end = {}, {}
         for message in destination.state:
-            for entry in message["stream"]["stream_state"]["companies"].values():
+            for company, entry in message["stream"]["stream_state"]["companies"].items():
                 if "to_date" in entry:
+                    first_end[company] = entry["to_date"]
                     entry["to_date"] = (dt.date.fromisoformat(entry["to_date"]) - dt.timedelta(days=40)).isoformat()
-        before = {
-            k
-            for k, r in destination.tables["appointments"].items()
-            if r["startDate"][:10] > (emu.now().date() + dt.timedelta(days=60)).isoformat()
-        }
+                    previous_end[company] = entry["to_date"]
+        assert set(previous_end) == set(emu.company_ids)
+        held = {k for k, r in destination.tables["appointments"].items() if r["startDate"][:10] > previous_end[k[0]]}
+        before = utc_today()
         second = destination.sync(config)
-        entering = [
-            r
-            for r in second.records("appointments")
-            if r["startDate"][:10] > (emu.now().date() + dt.timedelta(days=60)).isoformat()
-        ]
-        assert entering and {(r["company_id"], r["id"]) for r in entering} == before
-        assert len(second.records("appointments")) == len(entering)  # nothing else changed
-        assert_holds_the_truth(emu, config, destination)
+        after = utc_today()
+        # The range now ends 100 days after the second sync's UTC date (the machine's, not TIMIFY's
+        # clock, which runs 6 minutes ahead here): every appointment dated after the previous end
+        # up to it enters, whatever its updatedAt, and nothing else changed. That is what the first
+        # sync brought beyond the previous end, and one day more when midnight passed in between.
+        (end,) = {entry["to_date"] for entry in destination.company_state("appointments").values()}
+        day = sync_day(before, after, end, config["lookahead_days"])
+        entering = {
+            (company, a["id"]): a["startDate"][:10]
+            for company in emu.company_ids
+            for a in emu.truth("appointments", company)
+            if previous_end[company] < a["startDate"][:10] <= end
+        }
+        assert held and held == {k for k, starts in entering.items() if starts <= first_end[k[0]]}
+        emitted = [(r["company_id"], r["id"]) for r in second.records("appointments")]
+        assert sorted(emitted) == sorted(entering)
+        assert_holds_the_truth(emu, config, destination, today=day)
 
 
 # 4 ---------------------------------------------------------------------------------------------
@@ -271,13 +281,16 @@ def test_without_start_date_timeshifts_cover_each_companys_whole_range():
     with small_emulator() as emu:
         config = emu.connector_config(page_size=1000)
         emu.reset_log()
+        before = utc_today()
         run = run_connector("read", config, ["timeshifts"])
+        after = utc_today()
         assert run.returncode == 0 and not run.errors()
         created = {c["id"]: c["createdAt"][:10] for c in emu.truth("companies")}
-        today = dt.datetime.now(UTC).date()
         requests = [e for e in emu.requests_log() if e["path"] == "/v1/timeshifts"]
+        (end,) = {e["query"]["to"] for e in requests}  # the sync's UTC date + 365 days
+        sync_day(before, after, end, 365)
         assert {(e["company_id"], e["query"]["from"], e["query"]["to"]) for e in requests} == {
-            (cid, created[cid], (today + dt.timedelta(days=365)).isoformat()) for cid in emu.company_ids
+            (cid, created[cid], end) for cid in emu.company_ids
         }
 
 

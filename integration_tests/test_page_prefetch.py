@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 from timify_emulator import Emulator
 
-from integration_tests.connector import expected_records, keyed, run_connector
+from integration_tests.connector import expected_records, keyed, run_connector, sync_day, utc_today
 
 
 def most_in_flight(entries):
@@ -30,21 +30,27 @@ def test_a_dense_window_is_read_ahead_within_num_workers_and_completely(num_work
     with Emulator(
         companies=1, enterprise=False, appointments_per_company=1500, seed=61, max_window_days=365, latency_ms=60
     ) as emu:
-        today = dt.datetime.now(dt.timezone.utc).date()
+        today = utc_today()
         start = emu.now().date() - dt.timedelta(days=250)
         lookahead = (emu.now().date() + dt.timedelta(days=100) - today).days
         config = emu.connector_config(
             start_date=start.isoformat(), lookahead_days=max(0, lookahead), page_size=25, num_workers=num_workers
         )
+        before = utc_today()
         run = run_connector("read", config, ["appointments"], incremental=False)
+        after = utc_today()
         assert run.returncode == 0 and not run.errors(), run.stderr[-2000:]
-        assert keyed(run.records("appointments"), "appointments") == keyed(
-            expected_records(emu, "appointments", config), "appointments"
-        )
         data = [e for e in emu.requests_log() if not e["path"].startswith("/v1/auth")]
-        assert most_in_flight(data) <= num_workers
         pages = [e for e in data if e["path"] == "/v1/appointments" and e["query"].get("limit") == "25"]
-        assert len({e["query"]["from_date"] for e in pages}) == 1  # one window
+        windows = {(e["query"]["from_date"], e["query"]["to_date"]) for e in pages}
+        assert len(windows) == 1  # one window
+        ((_, end),) = windows
+        # The range ends among the generated appointments: the truth of the sync's own date.
+        day = sync_day(before, after, end, config["lookahead_days"])
+        assert keyed(run.records("appointments"), "appointments") == keyed(
+            expected_records(emu, "appointments", config, day), "appointments"
+        )
+        assert most_in_flight(data) <= num_workers
         assert len(pages) > 4
         assert most_in_flight(pages) >= 2  # its pages overlapped (read one after another: 1)
         numbers = [int(e["query"]["page"]) for e in pages]
