@@ -63,6 +63,8 @@ from airbyte_cdk.sources.message import MessageRepository
 from airbyte_cdk.sources.utils.transform import TransformConfig, TypeTransformer
 from airbyte_cdk.utils.print_buffer import PrintBuffer
 
+from source_timify.record_queue import RefillingQueue
+
 RECORD_QUEUE_SIZE = 500
 R = TypeVar("R", bound=HttpRequester)
 _UNAVAILABLE = re.compile(r"^Stream \w+ is not available: (.+)$", re.S)
@@ -265,24 +267,6 @@ def limit_record_queue(source: Any, size: int = RECORD_QUEUE_SIZE) -> None:
     record_queue.maxsize = size
 
 
-class RefillingQueue(queue.Queue):
-    """A queue whose reader wakes the writers blocked on a full queue once it is half empty, not
-    after every item it takes. The writer (the main thread) is the bottleneck of a read, so the
-    queue is mostly full: waking a worker per record made each record two switches of thread and
-    of the GIL (50,000-70,000 context switches in a 100,000-record read, and a tenth of its CPU)."""
-
-    def get(self, block: bool = True, timeout: Optional[float] = None) -> Any:
-        if not block or timeout is not None:
-            return super().get(block, timeout)
-        with self.not_empty:
-            while not self._qsize():
-                self.not_empty.wait()
-            item = self._get()
-            if self._qsize() <= self.maxsize // 2:
-                self.not_full.notify_all()
-            return item
-
-
 def observe_queue(source: Any, observe: Callable[[Any], None]) -> None:
     """Call `observe(item)` with every item the read loop takes from the CDK's queue (records,
     partitions, completion sentinels). The read loop is the queue's only consumer, so `observe`
@@ -361,16 +345,12 @@ def write_messages(
     they are, the CDK's strs encoded), in chunks of `chunk_bytes` or every `flush_interval` s; what
     the CDK's logger wrote meanwhile into `print_buffer` (its StringIO `buffer`) goes out first.
 
-    Each chunk is written whole while holding the PrintBuffer's lock, under which the PrintBuffer
-    writes the log lines of every thread: with PYTHONUNBUFFERED (the image sets it) stdout is the
-    file itself, a write of 64 KB to a pipe is not atomic, and a worker's log line landed inside a
-    record line. A short write is continued, not dropped."""
+    Each chunk is written whole under the PrintBuffer's lock, which its own writes (every thread's
+    log lines) take: with PYTHONUNBUFFERED (as in the image) a 64 KB write to a pipe is not atomic."""
     buffered = getattr(print_buffer, "buffer", None)
     lock = getattr(print_buffer, "lock", None)
-    if not isinstance(buffered, io.StringIO) or not callable(getattr(print_buffer, "flush", None)):
-        raise CdkChanged("write_messages", "the PrintBuffer has no StringIO `buffer` and flush()")
-    if not callable(getattr(lock, "acquire", None)) or not callable(getattr(lock, "release", None)):
-        raise CdkChanged("write_messages", "the PrintBuffer has no `lock` its writers share")
+    if not isinstance(buffered, io.StringIO) or not callable(getattr(print_buffer, "flush", None)) or lock is None:
+        raise CdkChanged("write_messages", "the PrintBuffer has no StringIO `buffer`, flush() and `lock`")
     out: BinaryIO = stdout if stdout is not None else sys.__stdout__.buffer  # type: ignore[union-attr, assignment]
     interval = float(getattr(print_buffer, "flush_interval", 0.1))
     pending: List[bytes] = []
@@ -378,10 +358,11 @@ def write_messages(
 
     def flush() -> None:
         nonlocal size, last_flush
-        with lock:  # type: ignore[union-attr]
-            if pending:
-                _write_whole(out, b"".join(pending))
-                pending.clear()
+        with lock:
+            view = memoryview(b"".join(pending))
+            while view:  # an unbuffered file (PYTHONUNBUFFERED) may take part of a write, or none yet
+                view = view[out.write(view) or 0 :]
+            pending.clear()
             out.flush()
         size, last_flush = 0, time.monotonic()
 
@@ -398,15 +379,6 @@ def write_messages(
     finally:  # a sync that fails (a stream's error raised at its end) still writes what it read
         flush()
         print_buffer.flush()
-
-
-def _write_whole(out: BinaryIO, data: bytes) -> None:
-    """All of `data`: an unbuffered file (PYTHONUNBUFFERED) may write part of it and say how much."""
-    view = memoryview(data)
-    while view:
-        written = out.write(view)  # None: a non-blocking file took nothing yet
-        if written:
-            view = view[written:]
 
 
 def count_records(message: AirbyteMessage, stream_message_count: Any) -> AirbyteMessage:

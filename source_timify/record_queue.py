@@ -1,0 +1,23 @@
+"""The queue between the CDK's workers and the writer (cdk_workarounds.limit_record_queue puts it
+in place of the CDK's queue.Queue)."""
+
+import queue
+from typing import Any, Optional
+
+
+class RefillingQueue(queue.Queue):
+    """A queue whose reader wakes the writers blocked on a full queue once it is half empty, not
+    after every item it takes. The writer (the main thread) is the bottleneck of a read, so the
+    queue is mostly full: waking a worker per record made each record two switches of thread and
+    of the GIL (50,000-70,000 context switches in a 100,000-record read, and a tenth of its CPU)."""
+
+    def get(self, block: bool = True, timeout: Optional[float] = None) -> Any:
+        if not block or timeout is not None:
+            return super().get(block, timeout)
+        with self.not_empty:
+            while not self._qsize():
+                self.not_empty.wait()
+            item = self._get()
+            if self._qsize() <= self.maxsize // 2:
+                self.not_full.notify_all()
+            return item
