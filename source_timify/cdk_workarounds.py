@@ -13,7 +13,7 @@ runs each one through the real CDK, so a CDK upgrade that breaks one fails a tes
 | extend_requester | every data request takes one of `num_workers` slots, and appointments' next pages are read ahead (page_prefetch.py) | lets a requester be extended (a send hook) rather than replaced by a CustomRequester |
 | skip_record_copies | the record selector copies every record to apply a schema normalisation that does nothing (TransformConfig.NoTransform) | copies only when it normalises |
 | read_stream | the custom-field definitions and `company_ids` are read outside the sync's concurrent read | offers a call that reads one stream's records |
-| limit_record_queue | a full 10,000-record queue of appointments held ~100 MB; its reader woke a blocked worker per record (RefillingQueue) | makes the record queue's size a setting, and wakes writers in batches |
+| limit_record_queue | a full 10,000-record queue of appointments held ~100 MB; its reader woke a blocked worker per record (RefillingQueue); pages are read ahead only while it is under half full | makes the record queue's size a setting, wakes writers in batches, and tells how full it is |
 | observe_queue | progress lines need the partitions, which the CDK reports nowhere | reports partition progress (or offers a hook) |
 | unwrap_check_message | CheckStream reports repr("Stream companies is not available: <reason>") | reports the reason as it was raised |
 | keep_null_fields | the CDK's record serialiser drops top-level null fields; records leave as bytes (record_line) | serialises records with their nulls |
@@ -258,19 +258,19 @@ def _record_queue(source: Any, workaround: str) -> queue.Queue:
     return record_queue
 
 
-def limit_record_queue(source: Any, size: int = RECORD_QUEUE_SIZE) -> None:
+def limit_record_queue(source: Any, size: int = RECORD_QUEUE_SIZE) -> RefillingQueue:
     """Hold at most `size` records between the workers and the writer (the CDK's default is
     10,000; TIMIFY's appointments are ~10 KB each in memory), and make the queue a
     `RefillingQueue` (the CDK makes a queue.Queue and takes none from outside)."""
     record_queue = _record_queue(source, "limit_record_queue")
     _swap_class(record_queue, queue.Queue, RefillingQueue, "limit_record_queue", overrides=("get",))
     record_queue.maxsize = size
+    return record_queue  # type: ignore[return-value]
 
 
 def observe_queue(source: Any, observe: Callable[[Any], None]) -> None:
     """Call `observe(item)` with every item the read loop takes from the CDK's queue (records,
-    partitions, completion sentinels). The read loop is the queue's only consumer, so `observe`
-    runs in the main thread."""
+    partitions, completion sentinels): its only consumer, so `observe` runs in the main thread."""
     record_queue = _record_queue(source, "observe_queue")
     get = record_queue.get
 
@@ -327,9 +327,8 @@ def record_line(message: AirbyteMessage) -> Union[str, bytes]:
 
 
 def keep_null_fields() -> None:
-    """Make the CDK's entry point serialise records with `record_line` (bytes, for
-    `write_messages`). The entry point calls its serialiser by its class name, so it is replaced on
-    the class (in the CLI process only)."""
+    """Make the CDK's entry point serialise records with `record_line` (bytes, for `write_messages`);
+    it calls its serialiser by its class name, so it is replaced on the class (CLI process only)."""
     if not callable(getattr(AirbyteEntrypoint, "airbyte_message_to_string", None)):
         raise CdkChanged("keep_null_fields", "AirbyteEntrypoint has no airbyte_message_to_string")
     AirbyteEntrypoint.airbyte_message_to_string = staticmethod(record_line)  # type: ignore[method-assign, assignment]
@@ -344,7 +343,6 @@ def write_messages(
     """Write the entry point's messages to stdout in order, one line each (`record_line`'s bytes as
     they are, the CDK's strs encoded), in chunks of `chunk_bytes` or every `flush_interval` s; what
     the CDK's logger wrote meanwhile into `print_buffer` (its StringIO `buffer`) goes out first.
-
     Each chunk is written whole under the PrintBuffer's lock, which its own writes (every thread's
     log lines) take: with PYTHONUNBUFFERED (as in the image) a 64 KB write to a pipe is not atomic."""
     buffered = getattr(print_buffer, "buffer", None)

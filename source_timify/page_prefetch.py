@@ -14,7 +14,9 @@ PageGuard's checks, the pagination) is unchanged: only when the requests go out 
   start from is asked for by parent streams the CDK builds with a factory of its own, outside the
   slots; it goes out before their pages.)
 - Memory stays bounded: at most `num_workers` prefetched pages not yet handed to the retriever,
-  for the whole source (read_ahead.Prefetch, held by the session's RequestSlots).
+  for the whole source (read_ahead.Prefetch, held by the session's RequestSlots), and none read
+  ahead while the records already read wait for the writer (the record queue is half full: the
+  sync waits on its own CPU, not on TIMIFY, and a page read ahead would only wait in memory).
 - A list read again from page 1 (PageGuard saw it change) drops what was read ahead of it, and a
   server without `meta` (only `data`) is read page after page as before.
 - Requests stay what they were without read-ahead: each page of an unchanged list is asked for
@@ -110,6 +112,8 @@ class PrefetchingRequester(HttpRequester):
         total = _total_pages(response)
         if total is None or page >= total or response is None or response.status_code != 200:
             return
+        if prefetch.writer_behind():
+            return  # the workers wait for the writer, not for TIMIFY: a page read ahead would wait in memory
         for ahead in range(page + 1, min(total, page + prefetch.num_workers) + 1):
             with prefetch.lock:
                 if (key, ahead) in prefetch.pending:

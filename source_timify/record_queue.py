@@ -21,3 +21,7 @@ class RefillingQueue(queue.Queue):
             if self._qsize() <= self.maxsize // 2:
                 self.not_full.notify_all()
             return item
+
+    def backed_up(self) -> bool:
+        """Whether the writer is behind: the queue is at least half full."""
+        return self.qsize() >= self.maxsize // 2

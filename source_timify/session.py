@@ -142,13 +142,19 @@ class RequestSlots:
         self._lock = threading.Lock()
         self._slots: Optional[threading.BoundedSemaphore] = None
         self._prefetch: Optional[Prefetch] = None
+        self._writer_behind: Callable[[], bool] = lambda: False
+
+    def watch_writer(self, writer_behind: Callable[[], bool]) -> None:
+        """Whether the records read wait for the writer (SourceTimify: its record queue is half
+        full): pages are read ahead only while it keeps up (read_ahead.Prefetch)."""
+        self._writer_behind = writer_behind
 
     def configure(self, workers: int) -> None:
         with self._lock:
             if self._prefetch is not None:
                 self._prefetch.close()
             self._slots = threading.BoundedSemaphore(workers)
-            self._prefetch = Prefetch(workers)
+            self._prefetch = Prefetch(workers, self._writer_behind)
 
     @contextlib.contextmanager
     def hold(self) -> Iterator[None]:
@@ -165,7 +171,7 @@ class RequestSlots:
         with self._lock:
             if self._prefetch is None:
                 self._slots = threading.BoundedSemaphore(DEFAULT_WORKERS)
-                self._prefetch = Prefetch(DEFAULT_WORKERS)
+                self._prefetch = Prefetch(DEFAULT_WORKERS, self._writer_behind)
             return self._prefetch
 
     def close(self) -> None:

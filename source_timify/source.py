@@ -104,7 +104,7 @@ class SourceTimify(YamlDeclarativeSource):
         self._session = TimifySession()
         cdk_workarounds.carry_in_config(self, lambda config: ConfigWithSession(config, self._session))
         cdk_workarounds.use_component_factory(self, TimifyComponentFactory)
-        cdk_workarounds.limit_record_queue(self)
+        self._session.slots.watch_writer(cdk_workarounds.limit_record_queue(self).backed_up)
         self._progress = SyncProgress()
         cdk_workarounds.observe_queue(self, self._progress.observe)
 

@@ -97,6 +97,25 @@ def test_the_record_queue_wakes_writers_blocked_on_it_only_once_it_is_half_empty
         record_queue.get(block=False)
 
 
+def test_the_record_queue_is_backed_up_once_half_full():
+    record_queue = cdk_workarounds.RefillingQueue(maxsize=4)
+    record_queue.put(0)
+    assert not record_queue.backed_up()
+    record_queue.put(1)
+    assert record_queue.backed_up()
+    record_queue.get()
+    assert not record_queue.backed_up()
+
+
+def test_the_source_reads_ahead_only_while_its_own_record_queue_is_not_backed_up():
+    source = SourceTimify(config=CONFIG)
+    writer_behind = source._session.slots.prefetch().writer_behind
+    assert not writer_behind()
+    for item in range(cdk_workarounds.RECORD_QUEUE_SIZE // 2):
+        source._concurrent_source._queue.put(item)
+    assert writer_behind()
+
+
 def test_observe_queue_sees_every_partition_of_a_real_read():
     with requests_mock.Mocker() as mocker:
         register_login(mocker)

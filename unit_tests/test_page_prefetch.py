@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 import requests_mock
 
+from source_timify.record_queue import RefillingQueue
 from unit_tests.conftest import COMPANY_A, make_config, records_of, run_read
 from unit_tests.timify_responses import BASE, TODAY, appointment, company, page, register_list, register_login
 
@@ -90,4 +91,14 @@ def test_a_server_without_meta_is_read_page_after_page(mocker):
     window = DenseWindow(mocker, pages=4, delay=0.05, meta=False)
     ids = read(num_workers=4)
     assert len(ids) == 8
+    assert not any(name.startswith("timify-prefetch") for name in window.threads.values())
+
+
+def test_pages_are_not_read_ahead_while_the_records_wait_for_the_writer(mocker, monkeypatch):
+    # A record queue at least half full means the workers wait for the writer, not for TIMIFY: a
+    # page read ahead would only wait in memory (~8 MB a page of 1,000 appointments).
+    monkeypatch.setattr(RefillingQueue, "backed_up", lambda self: True)
+    window = DenseWindow(mocker, pages=4, delay=0.01)
+    assert read(num_workers=4) == [a["id"] for a in window.appointments]
+    assert sorted(window.served) == [1, 2, 3, 4]
     assert not any(name.startswith("timify-prefetch") for name in window.threads.values())
