@@ -6,10 +6,10 @@ import requests
 from source_timify.cdk_workarounds import parse_json_once
 
 
-def response_with(body: bytes) -> requests.Response:
+def response_with(body: bytes, status: int = 200) -> requests.Response:
     response = requests.Response()
     response._content = body
-    response.status_code = 200
+    response.status_code = status
     return parse_json_once(response)
 
 
@@ -39,3 +39,39 @@ def test_a_response_is_freed_as_soon_as_nobody_holds_it():
         assert alive() is None
     finally:
         gc.enable()
+
+
+def test_a_parsed_page_of_a_list_lets_its_bytes_go():
+    response = response_with(b'{"data": [{"id": "a"}], "meta": {"page": 1}}')
+    assert response.json() == {"data": [{"id": "a"}], "meta": {"page": 1}}
+    assert response.content == b""  # ~2 MB a page of 1,000 appointments, beside its parse
+    assert response.json() == {"data": [{"id": "a"}], "meta": {"page": 1}}
+
+
+@pytest.mark.parametrize(
+    "body, status",
+    [
+        (b'{"error": {"message": "forbidden"}, "data": null}', 403),  # an error: its text is read for messages
+        (b'{"accessToken": "t"}', 200),  # not a list
+        (b'["data"]', 200),
+        (b'"data"', 200),
+    ],
+)
+def test_any_other_body_keeps_its_bytes_once_parsed(body, status):
+    response = response_with(body, status)
+    response.json()
+    assert response.content == body
+
+
+def test_with_debug_logs_a_page_keeps_its_bytes_for_the_cdks_log_of_bodies():
+    import logging
+
+    airbyte_logger = logging.getLogger("airbyte")
+    level = airbyte_logger.level
+    airbyte_logger.setLevel(logging.DEBUG)  # what `--debug` sets
+    try:
+        response = response_with(b'{"data": []}')
+        response.json()
+    finally:
+        airbyte_logger.setLevel(level)
+    assert response.text == '{"data": []}'
