@@ -112,7 +112,7 @@ class PrefetchingRequester(HttpRequester):
         total = _total_pages(response)
         if total is None or page >= total or response is None or response.status_code != 200:
             return
-        if prefetch.writer_behind():
+        if self._session().slots.writer_behind():
             return  # the workers wait for the writer, not for TIMIFY: a page read ahead would wait in memory
         for ahead in range(page + 1, min(total, page + prefetch.num_workers) + 1):
             with prefetch.lock:

@@ -3,19 +3,17 @@ so that session.py can hold one without importing the requester that fills it.""
 
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Callable, Dict, Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 ListKey = Tuple[str, str]
 
 
 class Prefetch:
-    """One source's pages read ahead: {(list, page): Future}, a pool of `num_workers` threads,
-    a budget of `num_workers` pages read ahead and not consumed yet, and `writer_behind`: whether
-    the records read wait for the writer (then a page read ahead would only wait in memory)."""
+    """One source's pages read ahead: {(list, page): Future}, a pool of `num_workers` threads and
+    a budget of `num_workers` pages read ahead and not consumed yet."""
 
-    def __init__(self, num_workers: int, writer_behind: Callable[[], bool] = lambda: False) -> None:
+    def __init__(self, num_workers: int) -> None:
         self.num_workers = num_workers
-        self.writer_behind = writer_behind
         self.lock = threading.Lock()
         self.pending: Dict[Tuple[ListKey, int], Future] = {}
         self.budget = threading.BoundedSemaphore(num_workers)

@@ -15,7 +15,8 @@ A TimifySession holds one small object per job, each with its own lock:
   for the incremental cursor, and the offset of TIMIFY's clock from ours;
 - `outage` (Outage): since when every answer has been a server error (errors.OutageCutoff);
 - `slots` (RequestSlots): the slots that keep its data requests in flight at `num_workers` at most,
-  and the pages read ahead within that number (read_ahead.Prefetch, filled by page_prefetch.py);
+  and the pages read ahead within that number (read_ahead.Prefetch, filled by page_prefetch.py)
+  while the writer keeps up;
 - `per_sync` (PerSync): what a component works out once per sync (the companies, the customers'
   custom-field columns: company_partitions.py, custom_fields.py);
 - `counts` (Counts): what components count for the sync's last log line (custom_fields.py).
@@ -145,16 +146,20 @@ class RequestSlots:
         self._writer_behind: Callable[[], bool] = lambda: False
 
     def watch_writer(self, writer_behind: Callable[[], bool]) -> None:
-        """Whether the records read wait for the writer (SourceTimify: its record queue is half
-        full): pages are read ahead only while it keeps up (read_ahead.Prefetch)."""
+        """Tell `writer_behind` how to know (SourceTimify: its record queue is half full)."""
         self._writer_behind = writer_behind
+
+    def writer_behind(self) -> bool:
+        """Whether the records read wait for the writer: pages are read ahead only while it keeps
+        up (page_prefetch.py)."""
+        return self._writer_behind()
 
     def configure(self, workers: int) -> None:
         with self._lock:
             if self._prefetch is not None:
                 self._prefetch.close()
             self._slots = threading.BoundedSemaphore(workers)
-            self._prefetch = Prefetch(workers, self._writer_behind)
+            self._prefetch = Prefetch(workers)
 
     @contextlib.contextmanager
     def hold(self) -> Iterator[None]:
@@ -171,7 +176,7 @@ class RequestSlots:
         with self._lock:
             if self._prefetch is None:
                 self._slots = threading.BoundedSemaphore(DEFAULT_WORKERS)
-                self._prefetch = Prefetch(DEFAULT_WORKERS, self._writer_behind)
+                self._prefetch = Prefetch(DEFAULT_WORKERS)
             return self._prefetch
 
     def close(self) -> None:

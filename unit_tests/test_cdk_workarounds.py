@@ -109,7 +109,7 @@ def test_the_record_queue_is_backed_up_once_half_full():
 
 def test_the_source_reads_ahead_only_while_its_own_record_queue_is_not_backed_up():
     source = SourceTimify(config=CONFIG)
-    writer_behind = source._session.slots.prefetch().writer_behind
+    writer_behind = source._session.slots.writer_behind
     assert not writer_behind()
     for item in range(cdk_workarounds.RECORD_QUEUE_SIZE // 2):
         source._concurrent_source._queue.put(item)
