@@ -15,8 +15,8 @@ from airbyte_cdk.sources.types import Config
 from airbyte_cdk.utils.airbyte_secrets_utils import add_to_secrets
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
-from source_timify.cdk_workarounds import parse_json_once
 from source_timify.client import Retries, TimifyClient
+from source_timify.response_json import parse_json_once
 from source_timify.session import TimifySession, credentials_key, session_of
 from source_timify.timify import APP_OVERVIEW, base_url, config_error, error_text
 

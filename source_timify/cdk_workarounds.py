@@ -4,6 +4,8 @@ Each workaround below says what it fixes, what upstream change would make it unn
 checks that the CDK still looks the way it relies on: when it does not, it raises `CdkChanged`
 (naming the workaround) instead of silently doing nothing. unit_tests/test_cdk_workarounds.py
 runs each one through the real CDK, so a CDK upgrade that breaks one fails a test by name.
+Each response's JSON parsed once is not here: a requests hook, it touches nothing of the CDK's
+(response_json.parse_json_once).
 
 | workaround | why | unnecessary once the CDK... |
 |---|---|---|
@@ -20,7 +22,6 @@ runs each one through the real CDK, so a CDK upgrade that breaks one fails a tes
 | write_messages | records written as orjson's bytes, in chunks, after the logs the CDK's PrintBuffer holds (a tenth of a read's CPU went to decoding each line, encoding it back and two locked writes) | writes its messages as bytes |
 | count_records_cheaply | the entry point builds a HashableStreamDescriptor for every record it counts | counts records per stream without a new object |
 | quiet_memory_monitor | the memory monitor announces its thresholds at INFO before every command | logs that at DEBUG |
-| parse_json_once | error handler, extractor and paginator each parse every page (a fifth of a sync's CPU); a page's bytes stayed beside its parse | parses a response once, and lets its body go |
 """  # noqa: E501 (the table: one row per line)
 
 import ast
@@ -32,7 +33,6 @@ import queue
 import re
 import sys
 import time
-import weakref
 from typing import (
     Any,
     BinaryIO,
@@ -51,7 +51,6 @@ from typing import (
 )
 
 import orjson
-import requests
 from airbyte_cdk.entrypoint import AirbyteEntrypoint
 from airbyte_cdk.models import AirbyteMessage
 from airbyte_cdk.models import Type as MessageType
@@ -418,33 +417,3 @@ def quiet_memory_monitor() -> Iterator[None]:
         yield
     finally:
         airbyte_logger.setLevel(level)
-
-
-def parse_json_once(response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
-    """Response hook (auth.TimifyAuthenticator registers it on every request it signs): the body is
-    parsed once, with orjson, however many of the CDK's readers ask; a body that is not JSON falls
-    back to requests' parser, which raises the error callers expect. A list's page (a 200 with
-    `data`) lets its bytes go once parsed (~2 MB for 1,000 appointments, beside ~8 MB of objects):
-    only the CDK's `--debug` log of bodies reads them after the parse. The closure must not hold the
-    response (nor its bound `json`): a cycle is freed by the garbage collector only, not when the
-    last reader drops the page, and a sync would pile up pages in memory."""
-    content = response.content
-    this = weakref.ref(response)
-    keep_body = logging.getLogger("airbyte").isEnabledFor(logging.DEBUG)
-    parsed: List[Any] = []
-
-    def json_once(**json_kwargs: Any) -> Any:
-        nonlocal content
-        if not parsed:
-            try:
-                parsed.append(orjson.loads(content))
-            except orjson.JSONDecodeError:
-                return requests.Response.json(this(), **json_kwargs)  # type: ignore[arg-type]  # alive: its method runs
-            page, body = this(), parsed[0]
-            if not keep_body and page is not None and page.status_code == 200 and isinstance(body, dict):
-                if "data" in body:
-                    page._content = content = b""
-        return parsed[0]
-
-    response.json = json_once  # type: ignore[method-assign]
-    return response

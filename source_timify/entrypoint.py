@@ -100,8 +100,8 @@ def collect_garbage_less_often(threshold: int = GC_GENERATION0_THRESHOLD) -> Non
     messages) and frees them by reference counting; the records and pages in flight between the
     workers and the writer kept the count above 700 thousands of times per sync, and each
     collection of the older generations walked the CDK's whole object graph: a sixth of a read's
-    CPU. Records hold no reference cycles (parse_json_once is written not to create one), so a
-    later collection frees no less.
+    CPU. Records hold no reference cycles (response_json.parse_json_once is written not to create
+    one), so a later collection frees no less.
     """
     gc.set_threshold(threshold, *gc.get_threshold()[1:])
 

@@ -35,7 +35,7 @@ from airbyte_cdk.test.entrypoint_wrapper import read
 from airbyte_cdk.test.state_builder import StateBuilder
 from airbyte_cdk.utils.print_buffer import PrintBuffer
 
-from source_timify import SourceTimify, cdk_workarounds
+from source_timify import SourceTimify, cdk_workarounds, response_json
 from source_timify.cdk_workarounds import CdkChanged
 from source_timify.entrypoint import TimifyEntrypoint
 from source_timify.incremental import CompanyCursor
@@ -303,7 +303,7 @@ def test_parse_json_once_has_every_page_of_a_real_read_parsed_once(monkeypatch):
     counting = types.SimpleNamespace(
         loads=lambda content: parses.append(1) or orjson.loads(content), JSONDecodeError=orjson.JSONDecodeError
     )
-    monkeypatch.setattr(cdk_workarounds, "orjson", counting)
+    monkeypatch.setattr(response_json, "orjson", counting)
     stdlib_parses = []
     real_json = requests.Response.json
     monkeypatch.setattr(

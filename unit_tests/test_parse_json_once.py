@@ -3,7 +3,7 @@
 import pytest
 import requests
 
-from source_timify.cdk_workarounds import parse_json_once
+from source_timify.response_json import parse_json_once
 
 
 def response_with(body: bytes, status: int = 200) -> requests.Response:
