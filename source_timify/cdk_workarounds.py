@@ -4,8 +4,8 @@ Each workaround below says what it fixes, what upstream change would make it unn
 checks that the CDK still looks the way it relies on: when it does not, it raises `CdkChanged`
 (naming the workaround) instead of silently doing nothing. unit_tests/test_cdk_workarounds.py
 runs each one through the real CDK, so a CDK upgrade that breaks one fails a test by name.
-Each response's JSON parsed once is not here: a requests hook, it touches nothing of the CDK's
-(response_json.parse_json_once).
+What source-timify tunes in requests, which the CDK reads with, is elsewhere: it touches nothing of
+the CDK's (response_json.parse_json_once, entrypoint.read_bodies_in_large_chunks).
 
 | workaround | why | unnecessary once the CDK... |
 |---|---|---|

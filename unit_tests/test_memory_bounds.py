@@ -1,7 +1,12 @@
-"""What keeps a sync's memory flat: a short record queue between the workers and the writer; and
-what keeps its garbage collection cheap without letting garbage pile up."""
+"""What keeps a sync's memory flat: a short record queue between the workers and the writer; what
+keeps its garbage collection cheap without letting garbage pile up; and a response's body read in
+few socket reads."""
 
 import gc
+from typing import List
+
+import requests
+import requests.models
 
 from source_timify import SourceTimify, entrypoint
 from source_timify.cdk_workarounds import RECORD_QUEUE_SIZE
@@ -42,3 +47,39 @@ def test_without_glibc_the_allocator_is_left_as_it_is(monkeypatch):
 
     monkeypatch.setattr(entrypoint.ctypes, "CDLL", no_glibc)
     entrypoint.limit_malloc_arenas()  # nothing raised
+
+
+class RecordedBody:
+    """A response's raw body (urllib3's HTTPResponse, as far as requests reads it) that records the
+    chunk size each read asks for."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+        self.chunk_sizes: List[int] = []
+
+    def stream(self, amt, decode_content=True):
+        self.chunk_sizes.append(amt)
+        for start in range(0, len(self.body), amt):
+            yield self.body[start : start + amt]
+
+
+def _content_read_through(body: bytes) -> RecordedBody:
+    raw = RecordedBody(body)
+    response = requests.Response()
+    response.raw, response.status_code = raw, 200
+    assert response.content == body
+    return raw
+
+
+def test_the_cli_makes_requests_read_a_body_in_1_mb_chunks_not_10_kb(monkeypatch):
+    monkeypatch.setattr(requests.models, "CONTENT_CHUNK_SIZE", requests.models.CONTENT_CHUNK_SIZE)
+    body = b"x" * (3 * 1024 * 1024)  # a page of ~1,000 appointments
+    assert _content_read_through(body).chunk_sizes == [10 * 1024]  # requests' own
+    entrypoint.read_bodies_in_large_chunks()
+    assert _content_read_through(body).chunk_sizes == [entrypoint.BODY_CHUNK_BYTES] == [1024 * 1024]
+
+
+def test_a_requests_that_no_longer_has_a_content_chunk_size_is_left_as_it_is(monkeypatch):
+    monkeypatch.delattr(requests.models, "CONTENT_CHUNK_SIZE")
+    entrypoint.read_bodies_in_large_chunks()  # nothing raised
+    assert not hasattr(requests.models, "CONTENT_CHUNK_SIZE")
