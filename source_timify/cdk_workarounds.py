@@ -20,6 +20,7 @@ the CDK's (response_json.parse_json_once, entrypoint.read_bodies_in_large_chunks
 | unwrap_check_message | CheckStream reports repr("Stream companies is not available: <reason>") | reports the reason as it was raised |
 | keep_null_fields | the CDK's record serialiser drops top-level null fields; records leave as bytes (record_line) | serialises records with their nulls |
 | write_messages | records written as orjson's bytes, in chunks, after the logs the CDK's PrintBuffer holds (a tenth of a read's CPU went to decoding each line, encoding it back and two locked writes) | writes its messages as bytes |
+| lean_record_messages | the concurrent read builds each RECORD message with a copy of the record, an isinstance match against an ABC and a transform that does nothing (record_helper.stream_data_to_airbyte_message) | builds a record's message without a copy when it has no transformer or schema |
 | count_records_cheaply | the entry point builds a HashableStreamDescriptor for every record it counts | counts records per stream without a new object |
 | quiet_memory_monitor | the memory monitor announces its thresholds at INFO before every command | logs that at DEBUG |
 """  # noqa: E501 (the table: one row per line)
@@ -52,13 +53,15 @@ from typing import (
 
 import orjson
 from airbyte_cdk.entrypoint import AirbyteEntrypoint
-from airbyte_cdk.models import AirbyteMessage
+from airbyte_cdk.models import AirbyteMessage, AirbyteRecordMessage
 from airbyte_cdk.models import Type as MessageType
+from airbyte_cdk.sources.concurrent_source import concurrent_read_processor
 from airbyte_cdk.sources.connector_state_manager import ConnectorStateManager, HashableStreamDescriptor
 from airbyte_cdk.sources.declarative.extractors.record_selector import RecordSelector
 from airbyte_cdk.sources.declarative.parsers.model_to_component_factory import ModelToComponentFactory
 from airbyte_cdk.sources.declarative.requesters.http_requester import HttpRequester
 from airbyte_cdk.sources.message import MessageRepository
+from airbyte_cdk.sources.utils import record_helper
 from airbyte_cdk.sources.utils.transform import TransformConfig, TypeTransformer
 from airbyte_cdk.utils.print_buffer import PrintBuffer
 
@@ -393,6 +396,33 @@ def count_records(message: AirbyteMessage, stream_message_count: Any) -> Airbyte
 
 
 _DESCRIPTORS: Dict[Tuple[str, Optional[str]], HashableStreamDescriptor] = {}
+_cdk_record_message = record_helper.stream_data_to_airbyte_message
+
+
+def record_message(
+    stream_name: str, data_or_message: Any, transformer: Any = None, schema: Any = None, file_reference: Any = None
+) -> AirbyteMessage:
+    """The message record_helper.stream_data_to_airbyte_message builds, for a record (a dict) that
+    no transformer or schema asks to change, built around the record itself rather than a copy of
+    it, without matching it against an ABC and without its no-op transform; anything else (a trace
+    or log message, a transformer, a schema) is built by the CDK's function."""
+    if type(data_or_message) is not dict or transformer is not None or schema is not None:
+        passed = {} if transformer is None else {"transformer": transformer}
+        return _cdk_record_message(stream_name, data_or_message, schema=schema, file_reference=file_reference, **passed)
+    record = AirbyteRecordMessage(
+        stream=stream_name, data=data_or_message, emitted_at=time.time_ns() // 1_000_000, file_reference=file_reference
+    )
+    return AirbyteMessage(type=MessageType.RECORD, record=record)
+
+
+def lean_record_messages() -> None:
+    """Make the concurrent read (ConcurrentReadProcessor.on_record, which calls the function by the
+    name its module imported it under) build each record's message with `record_message`: the
+    record is the worker's own dict, handed on by nothing else once the message is built."""
+    cdk = getattr(concurrent_read_processor, "stream_data_to_airbyte_message", None)
+    if not callable(cdk) or not _accepts_every_call_of(record_message, cdk):
+        raise CdkChanged("lean_record_messages", "the concurrent read's stream_data_to_airbyte_message changed")
+    concurrent_read_processor.stream_data_to_airbyte_message = record_message
 
 
 def count_records_cheaply(entrypoint_class: Type[AirbyteEntrypoint]) -> None:

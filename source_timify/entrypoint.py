@@ -136,6 +136,7 @@ def launch(args: List[str]) -> None:
         entrypoint = TimifyEntrypoint(source)
         parsed_args = entrypoint.parse_args(args)
         cdk_workarounds.keep_null_fields()
+        cdk_workarounds.lean_record_messages()
         with PRINT_BUFFER:
             # Whole lines only, in order: concurrent streams must not interleave lines.
             cdk_workarounds.write_messages(entrypoint.run(parsed_args), PRINT_BUFFER)

@@ -18,18 +18,25 @@ import requests
 import requests_mock
 from airbyte_cdk.entrypoint import AirbyteEntrypoint
 from airbyte_cdk.models import (
+    AirbyteErrorTraceMessage,
     AirbyteMessage,
+    AirbyteMessageSerializer,
     AirbyteRecordMessage,
     AirbyteStateMessage,
     AirbyteStateType,
     AirbyteStreamState,
+    AirbyteTraceMessage,
     Status,
     StreamDescriptor,
     SyncMode,
+    TraceType,
     Type,
 )
+from airbyte_cdk.sources.concurrent_source import concurrent_read_processor
 from airbyte_cdk.sources.declarative.parsers.model_to_component_factory import ModelToComponentFactory
 from airbyte_cdk.sources.declarative.requesters.http_requester import HttpRequester
+from airbyte_cdk.sources.utils import record_helper
+from airbyte_cdk.sources.utils.transform import TransformConfig, TypeTransformer
 from airbyte_cdk.test.catalog_builder import CatalogBuilder
 from airbyte_cdk.test.entrypoint_wrapper import read
 from airbyte_cdk.test.state_builder import StateBuilder
@@ -285,6 +292,61 @@ def test_count_records_gives_the_state_messages_the_record_counts_the_cdk_gives_
 
     assert counts(cdk_workarounds.count_records) == counts(AirbyteEntrypoint.handle_record_counts) == [2.0, 1.0]
     assert TimifyEntrypoint.handle_record_counts is cdk_workarounds.count_records
+
+
+def test_record_message_builds_the_message_the_cdk_builds_around_the_record_itself():
+    data = {"id": "a1", "externalId": None, "customFields": [{"id": "f", "value": "v"}], "n": 1.5}
+    ours = cdk_workarounds.record_message("appointments", data)
+    cdk = record_helper.stream_data_to_airbyte_message("appointments", dict(data))
+    assert ours.record.data is data  # no copy
+    assert abs(ours.record.emitted_at - cdk.record.emitted_at) < 60_000  # both "now", in ms
+    ours.record.emitted_at = cdk.record.emitted_at
+    assert AirbyteMessageSerializer.dump(ours) == AirbyteMessageSerializer.dump(cdk)
+    assert cdk_workarounds.record_line(ours) == cdk_workarounds.record_line(cdk)
+
+
+def test_record_message_leaves_every_other_message_and_any_transform_to_the_cdk(monkeypatch):
+    calls = []
+    monkeypatch.setattr(cdk_workarounds, "_cdk_record_message", lambda *args, **kwargs: calls.append((args, kwargs)))
+    trace = AirbyteTraceMessage(type=TraceType.ERROR, emitted_at=0, error=AirbyteErrorTraceMessage(message="x"))
+    transformer = TypeTransformer(TransformConfig.DefaultSchemaNormalization)
+    cdk_workarounds.record_message("s", trace)
+    cdk_workarounds.record_message("s", types.MappingProxyType({"id": 1}))  # a Mapping, not a dict
+    cdk_workarounds.record_message("s", {"id": 1}, transformer=transformer)
+    cdk_workarounds.record_message("s", {"id": 1}, schema={"type": "object"})
+    assert [args[1] for args, _ in calls] == [trace, {"id": 1}, {"id": 1}, {"id": 1}]
+    assert calls[2][1]["transformer"] is transformer and calls[3][1]["schema"] == {"type": "object"}
+    assert "transformer" not in calls[0][1]  # the CDK's own default, not None
+
+
+def test_lean_record_messages_makes_a_real_read_emit_the_records_the_cdk_would(monkeypatch):
+    monkeypatch.setattr(
+        concurrent_read_processor, "stream_data_to_airbyte_message", record_helper.stream_data_to_airbyte_message
+    )
+    today = days_from_today(0)
+    config = {**CONFIG, "start_date": today}
+    appointments = [appointment(COMPANY, n, f"{today}T10:00:00Z") for n in range(5)]
+
+    def read_records():
+        with requests_mock.Mocker() as mocker:
+            mocker.post(f"{BASE}/v1/auth/token", json=login())
+            mocker.get(f"{BASE}/v1/companies", json=page([company(COMPANY)]))
+            register_list(mocker, "/v1/appointments", appointments, limit=2, company_id=COMPANY)
+            return [(m.record.stream, m.record.data) for m in run_read(config, ["appointments"]).records]
+
+    by_the_cdk = read_records()
+    cdk_workarounds.lean_record_messages()
+    assert concurrent_read_processor.stream_data_to_airbyte_message is cdk_workarounds.record_message
+    assert read_records() == by_the_cdk and len(by_the_cdk) == 5
+
+
+def test_lean_record_messages_fails_loudly_when_the_cdk_builds_record_messages_otherwise(monkeypatch):
+    monkeypatch.setattr(concurrent_read_processor, "stream_data_to_airbyte_message", lambda record, context: None)
+    with pytest.raises(CdkChanged, match="lean_record_messages"):
+        cdk_workarounds.lean_record_messages()
+    monkeypatch.delattr(concurrent_read_processor, "stream_data_to_airbyte_message")
+    with pytest.raises(CdkChanged, match="lean_record_messages"):
+        cdk_workarounds.lean_record_messages()
 
 
 def test_quiet_memory_monitor_mutes_only_the_thresholds_announcement(caplog):
