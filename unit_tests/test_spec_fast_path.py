@@ -2,6 +2,7 @@
 what it prints must stay, byte for byte, what the CDK prints for the manifest's `spec`, and every
 other command line must still go through the CDK."""
 
+import gc
 import os
 import subprocess
 import sys
@@ -63,6 +64,46 @@ def test_plain_spec_imports_nothing_of_the_cdk():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, cwd=ROOT, env=_env())
     assert done.returncode == 0 and done.stdout.startswith(b'{"type":"SPEC"')
     assert done.stderr == b"[]\n"
+
+
+NO_COLLECTION_DURING_THE_IMPORT = """
+import gc, sys
+from source_timify.run import run
+imported = []  # at each collection: whether the CDK's import (up to entrypoint.launch) is done
+gc.callbacks.append(
+    lambda phase, info: phase == "start"
+    and imported.append(hasattr(sys.modules.get("source_timify.entrypoint"), "launch"))
+)
+try:
+    run(["spec", "--help"])
+finally:
+    print(imported, file=sys.stderr)
+"""
+
+
+def test_no_garbage_is_collected_while_the_cdk_is_imported():
+    """The collections during the import cost a tenth of it (issue 22)."""
+    done = subprocess.run(
+        [sys.executable, "-c", NO_COLLECTION_DURING_THE_IMPORT], capture_output=True, cwd=ROOT, env=_env()
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert b"False" not in done.stderr.splitlines()[-1]
+
+
+def test_garbage_collection_paused_restores_the_collector_as_it_was():
+    assert gc.isenabled()
+    with pytest.raises(ValueError):
+        with run.garbage_collection_paused():
+            assert not gc.isenabled()
+            raise ValueError("an import that fails")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with run.garbage_collection_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 @pytest.mark.parametrize(
