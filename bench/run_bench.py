@@ -7,6 +7,7 @@ machine's cores: the figures say how many). Sections, all in one run:
 1. throughput  full read of N appointments (`--appointments`, default 200,000, 20 companies) by
                `source-timify read`: records/s, wall, CPU, peak RSS (wait4 ru_maxrss + /proc polling)
 2. baseline    bench/baseline_client.py (requests + json, one thread) on the same pages: ratio
+               (records per CPU second: the median of `--rounds` alternated pairs of reads)
 3. latency     100 ms per request, companies x 12 monthly windows (>= 40 partitions, small data):
                sync wall vs ideal (requests x latency / num_workers) for several num_workers
 4. economy     requests made (emulator counters and log) vs the minimum: pages + companies + logins
@@ -55,6 +56,13 @@ def main(argv=None):
         "(the issue's 200000 and 1000000 are supported)",
     )
     p.add_argument("--skip-baseline", action="store_true", help="no baseline read (e.g. at 1M, for RSS only)")
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="throughput: connector and baseline read this many times, alternated; the CPU ratio is the "
+        "median of the rounds' (the first round's reads fill the table)",
+    )
     p.add_argument("--companies", type=int, default=20)
     p.add_argument("--page-size", type=int, default=1000, help="page_size for the throughput and latency reads")
     p.add_argument("--default-workers", type=int, default=8, help="the connector's default num_workers")

@@ -216,6 +216,11 @@ def section_page_sizes(args, work):
         emu.stop()
 
 
+def cpu_ratio(conn, base):
+    """The connector's records per CPU second over the bare client's."""
+    return (conn["records"] / conn["cpu_s"]) / (base["records"] / base["cpu_s"])
+
+
 def section_throughput(args, work):
     apc = args.appointments // args.companies
     log(
@@ -262,6 +267,27 @@ def section_throughput(args, work):
             "  baseline: %d records in %.1f s (%.0f/s), peak RSS %.0f MB"
             % (base["records"], base["wall_s"], base["records_per_s"], base["peak_rss_mb"])
         )
+        rounds = [cpu_ratio(conn, base)] if not args.skip_baseline else []
+        cpu_rounds = [(conn["cpu_s"], base["cpu_s"])] if not args.skip_baseline else []
+        for k in range(1, args.rounds if not args.skip_baseline else 1):
+            # Alternated (baseline first in every other round): the machine's speed drifts within
+            # minutes (the bare client's CPU for the same reads moved 4.4-8.5 s in one hour), and
+            # a ratio of two reads taken one after the other moves with it.
+            log("  round %d of %d: connector and baseline again" % (k + 1, args.rounds))
+            reads = {}
+            for client in ("baseline", "connector") if k % 2 else ("connector", "baseline"):
+                if client == "connector":
+                    reads[client] = read_connector(
+                        emu, work, "throughput-%d" % k, start, lookahead, args.page_size, args.default_workers
+                    )
+                else:
+                    reads[client] = read_baseline(emu, work, "baseline-%d" % k, start, end, args.page_size)
+                if reads[client]["records"] != truth:
+                    raise RuntimeError(
+                        "round %d: the %s read %d records, not %d" % (k + 1, client, reads[client]["records"], truth)
+                    )
+            rounds.append(cpu_ratio(reads["connector"], reads["baseline"]))
+            cpu_rounds.append((reads["connector"]["cpu_s"], reads["baseline"]["cpu_s"]))
         profile = None
         if args.profile:
             profile = profile_read(emu, work, "profile-throughput", start, lookahead, args)
@@ -291,9 +317,9 @@ def section_throughput(args, work):
             "per_company_match": per_company_ok,
             "rss_by_progress_mb": rss_at,
             "ratio": conn["records_per_s"] / base["records_per_s"] if base["records_per_s"] else None,
-            "cpu_ratio": (conn["records"] / conn["cpu_s"]) / (base["records"] / base["cpu_s"])
-            if base["records"] and conn["cpu_s"]
-            else None,
+            "cpu_ratio": statistics.median(rounds) if rounds else None,
+            "cpu_ratio_rounds": rounds,
+            "cpu_s_rounds": cpu_rounds,  # (connector, baseline) CPU seconds of each round
             "profile": profile,
         }
     finally:
