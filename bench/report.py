@@ -81,13 +81,14 @@ def report(results, args):
         )
     if tp and tp.get("cpu_ratio"):
         c, b = tp["connector"], tp["baseline"]
+        rounds = tp.get("cpu_ratio_rounds") or [tp["cpu_ratio"]]  # a results file from before --rounds
         L.append(
             "| records per CPU second >= 0.8 x baseline (issue 22) | %.2f x, median of %d rounds (%s; "
             "first: %.0f vs %.0f) | %s |"
             % (
                 tp["cpu_ratio"],
-                len(tp.get("cpu_ratio_rounds") or [tp["cpu_ratio"]]),
-                " / ".join("%.2f" % r for r in tp.get("cpu_ratio_rounds") or [tp["cpu_ratio"]]),
+                len(rounds),
+                " / ".join("%.2f" % r for r in rounds),
                 c["records"] / c["cpu_s"],
                 b["records"] / b["cpu_s"],
                 verdict(tp["cpu_ratio"] >= 0.8),

@@ -267,11 +267,11 @@ def section_throughput(args, work):
             "  baseline: %d records in %.1f s (%.0f/s), peak RSS %.0f MB"
             % (base["records"], base["wall_s"], base["records_per_s"], base["peak_rss_mb"])
         )
-        rounds = [cpu_ratio(conn, base)] if not args.skip_baseline else []
-        cpu_rounds = [(conn["cpu_s"], base["cpu_s"])] if not args.skip_baseline else []
-        for k in range(1, args.rounds if not args.skip_baseline else 1):
+        # (connector, baseline) reads of each round; the first round's fill the table.
+        pairs = [] if args.skip_baseline else [(conn, base)]
+        for k in range(1, args.rounds if pairs else 1):
             # Alternated (baseline first in every other round): the machine's speed drifts within
-            # minutes (the bare client's CPU for the same reads moved 4.4-8.5 s in one hour), and
+            # minutes (the bare client's CPU for the same reads moved 4.0-9.6 s in one hour), and
             # a ratio of two reads taken one after the other moves with it.
             log("  round %d of %d: connector and baseline again" % (k + 1, args.rounds))
             reads = {}
@@ -286,8 +286,8 @@ def section_throughput(args, work):
                     raise RuntimeError(
                         "round %d: the %s read %d records, not %d" % (k + 1, client, reads[client]["records"], truth)
                     )
-            rounds.append(cpu_ratio(reads["connector"], reads["baseline"]))
-            cpu_rounds.append((reads["connector"]["cpu_s"], reads["baseline"]["cpu_s"]))
+            pairs.append((reads["connector"], reads["baseline"]))
+        rounds = [cpu_ratio(c, b) for c, b in pairs]
         profile = None
         if args.profile:
             profile = profile_read(emu, work, "profile-throughput", start, lookahead, args)
@@ -319,7 +319,7 @@ def section_throughput(args, work):
             "ratio": conn["records_per_s"] / base["records_per_s"] if base["records_per_s"] else None,
             "cpu_ratio": statistics.median(rounds) if rounds else None,
             "cpu_ratio_rounds": rounds,
-            "cpu_s_rounds": cpu_rounds,  # (connector, baseline) CPU seconds of each round
+            "cpu_s_rounds": [(c["cpu_s"], b["cpu_s"]) for c, b in pairs],  # (connector, baseline) of each round
             "profile": profile,
         }
     finally:
