@@ -37,9 +37,9 @@ def run(args: Optional[List[str]] = None) -> None:
     if prints_spec_alone(args):
         print_spec()
         return
-    from source_timify.class_sources import indexed_class_sources
+    from source_timify.serializer_docs import attribute_docs_unread
 
-    with indexed_class_sources(), garbage_collection_paused():  # the CDK's import: class_sources.py
+    with garbage_collection_paused(), attribute_docs_unread():  # the CDK's import: serializer_docs.py
         from source_timify.entrypoint import launch  # imports the CDK
 
     launch(args)
