@@ -104,6 +104,55 @@ def test_the_record_queue_wakes_writers_blocked_on_it_only_once_it_is_half_empty
         record_queue.get(block=False)
 
 
+class LockTaken(AssertionError):
+    pass
+
+
+class Forbidden:
+    """A queue's condition that fails the test if taken."""
+
+    def __enter__(self):
+        raise LockTaken
+
+    def __exit__(self, *exc):
+        return False
+
+
+def test_the_record_queue_hands_over_items_without_its_lock_while_more_than_half_full():
+    record_queue = cdk_workarounds.RefillingQueue(maxsize=8)
+    for item in range(8):
+        record_queue.put(item)
+    record_queue.not_empty = Forbidden()
+    assert [record_queue.get() for _ in range(3)] == [0, 1, 2]  # 5 left: still more than half full
+    assert not record_queue.empty()
+    with pytest.raises(LockTaken):
+        record_queue.get()  # 4 left once taken: the writers may need waking, under the lock
+
+
+def test_the_record_queue_answers_empty_without_its_lock():
+    record_queue = cdk_workarounds.RefillingQueue(maxsize=4)
+    record_queue.mutex = Forbidden()
+    assert record_queue.empty()
+    record_queue.queue.append(0)
+    assert not record_queue.empty()
+
+
+def test_the_record_queue_hands_every_item_to_its_reader_once_and_in_order_from_many_writers():
+    record_queue, writers, per_writer = cdk_workarounds.RefillingQueue(maxsize=8), 4, 5000
+    threads = [
+        threading.Thread(target=lambda w=w: [record_queue.put((w, n)) for n in range(per_writer)])
+        for w in range(writers)
+    ]
+    for thread in threads:
+        thread.start()
+    taken = [record_queue.get() for _ in range(writers * per_writer)]
+    for thread in threads:
+        thread.join()
+    assert record_queue.empty()
+    for w in range(writers):
+        assert [n for writer, n in taken if writer == w] == list(range(per_writer))
+
+
 def test_the_record_queue_is_backed_up_once_half_full():
     record_queue = cdk_workarounds.RefillingQueue(maxsize=4)
     record_queue.put(0)
