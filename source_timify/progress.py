@@ -75,8 +75,10 @@ class SyncProgress:
             self._status: Dict[str, str] = {}  # stream -> its last STREAM_STATUS (STARTED, ...)
 
     def record(self, stream: str) -> None:
-        with self._lock:
-            self._records[stream] = self._records.get(stream, 0) + 1
+        """One record emitted. Called for every record, by the read loop alone: without the lock,
+        as nothing else writes the counts (`summary` reads each whole, in one step of the GIL)."""
+        records = self._records
+        records[stream] = records.get(stream, 0) + 1
 
     def stream_status(self, stream: str, status: str) -> None:
         with self._lock:
@@ -84,7 +86,7 @@ class SyncProgress:
 
     def observe(self, item: Any) -> None:
         """One item taken from the CDK's queue: a partition listed, read, or a stream's listing done."""
-        if isinstance(item, Record):
+        if type(item) is Record or isinstance(item, Record):  # most items: `is` before the ABC's check
             return
         with self._lock:
             if isinstance(item, PartitionCompleteSentinel):

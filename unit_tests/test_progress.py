@@ -87,3 +87,32 @@ def test_the_interval_is_30_seconds_and_only_shorter_through_the_environment(mon
     else:
         monkeypatch.setenv(INTERVAL_ENVIRONMENT_VARIABLE, value)
     assert progress_interval() == seconds
+
+
+class LockTaken(AssertionError):
+    pass
+
+
+class ForbiddenLock:
+    def __enter__(self):
+        raise LockTaken
+
+    def __exit__(self, *exc):
+        return False
+
+
+def test_a_record_is_counted_without_the_lock_and_a_record_taken_from_the_queue_changes_nothing():
+    """The read loop counts every record, and the queue hands every record to `observe`: neither
+    takes the lock (only the read loop writes the record counts; `summary` reads them whole)."""
+    from airbyte_cdk.sources.types import Record
+
+    progress = SyncProgress()
+    progress.start(["appointments"])
+    lock, progress._lock = progress._lock, ForbiddenLock()
+    for _ in range(3):
+        progress.record("appointments")
+        progress.observe(Record(data={"id": "a"}, stream_name="appointments"))
+    with pytest.raises(LockTaken):
+        progress.observe(Window("appointments", "A"))
+    progress._lock = lock
+    assert progress.summary().startswith("Sync progress after 0 s: 3 records so far; ")
