@@ -62,30 +62,40 @@ def _print(message: Any) -> None:
     print(orjson.dumps(AirbyteMessageSerializer.dump(message)).decode(), flush=True)
 
 
-MMAP_THRESHOLD_BYTES = 1024 * 1024
+MMAP_THRESHOLD_BYTES = 4 * 1024 * 1024
+TRIM_THRESHOLD_BYTES = 8 * 1024 * 1024
 
 
-def limit_malloc_arenas(arenas: int = 2, mmap_threshold: int = MMAP_THRESHOLD_BYTES) -> None:
-    """Cap glibc's per-thread malloc arenas and fix its mmap threshold, before the workers start.
+def limit_malloc_arenas(
+    arenas: int = 2, mmap_threshold: int = MMAP_THRESHOLD_BYTES, trim_threshold: int = TRIM_THRESHOLD_BYTES
+) -> None:
+    """Cap glibc's per-thread malloc arenas and fix its mmap and trim thresholds, before the
+    workers start.
 
     - Each worker thread otherwise gets its own arena, and large pages parsed in eight of them
       leave memory fragmented across arenas: peak RSS of a 200,000-appointment read fell from
       250 MB to 186 MB with two arenas, at the same speed.
     - glibc serves a block of `mmap_threshold` bytes or more with a mapping of its own, returned to
       the system when freed, but by default raises the threshold to the largest block freed so far
-      (up to 32 MB): once the first page's body (2-3 MB at 1,000 appointments) was freed, every
-      later body came from the heap, which kept the high-water mark of every page in flight. Fixed
-      at 1 MB (a full page's body is above it, a short one below), a 1,000,000-appointment read
-      peaked at 226 MB instead of 231-254 (bench/RESULTS.md, "Issue 22 as it stands"). At 64 KB it
-      was no lower, and every body of a 100,000-appointment read (~300 KB) cost a mapping: 2.5%
-      more CPU.
+      (up to 32 MB): once a large block was freed, every later one came from the heap, which kept
+      the high-water mark of every page in flight (a 1,000,000-appointment read peaked at 231-254
+      MB, bench/RESULTS.md, "Issue 22 as it stands"). Fixed, it no longer moves.
+    - orjson parses a body with a working buffer of about 12 times its size (yyjson's), freed after
+      the parse: 3-4.5 MB for a page of 140-200 appointments. Under a 1 MB threshold each one was a
+      fresh mapping, and so were the heap's pages that glibc gave back above 128 KB free (its trim
+      threshold): 186,000 page faults in a 100,000-appointment read (the bare client: 15,000),
+      0.3 s of its 0.8 s in the kernel. At 4 MB, with up to 8 MB kept free at the heap's top, the
+      buffers are served from memory the process already has: 35,000 faults, 0.5 s in the kernel,
+      peak RSS 101 -> 106 MB; at 1,000,000 appointments (full pages' buffers, ~25 MB, still mapped
+      on their own) 2.3 -> 1.4 million faults and 182-186 -> 184-196 MB (bench/RESULTS.md, issue 22).
 
     A no-op off glibc.
     """
     try:
-        libc = ctypes.CDLL("libc.so.6")  # glibc's name; M_ARENA_MAX and M_MMAP_THRESHOLD are glibc's too
+        libc = ctypes.CDLL("libc.so.6")  # glibc's name; these mallopt options are glibc's too
         libc.mallopt(-8, arenas)  # M_ARENA_MAX
         libc.mallopt(-3, mmap_threshold)  # M_MMAP_THRESHOLD (setting it also stops its adjustment)
+        libc.mallopt(-1, trim_threshold)  # M_TRIM_THRESHOLD
     except (OSError, AttributeError):
         pass
 

@@ -28,7 +28,7 @@ def test_the_cli_collects_cyclic_garbage_after_50000_new_containers_with_the_old
         gc.set_threshold(*before)
 
 
-def test_the_cli_caps_glibcs_arenas_and_fixes_its_mmap_threshold_at_1_mb(monkeypatch):
+def test_the_cli_caps_glibcs_arenas_and_fixes_its_mmap_threshold_at_4_mb_and_trim_threshold_at_8_mb(monkeypatch):
     calls = []
 
     class FakeLibc:
@@ -38,7 +38,7 @@ def test_the_cli_caps_glibcs_arenas_and_fixes_its_mmap_threshold_at_1_mb(monkeyp
 
     monkeypatch.setattr(entrypoint.ctypes, "CDLL", lambda name: FakeLibc() if name == "libc.so.6" else None)
     entrypoint.limit_malloc_arenas()
-    assert calls == [(-8, 2), (-3, 1024 * 1024)]  # M_ARENA_MAX, M_MMAP_THRESHOLD
+    assert calls == [(-8, 2), (-3, 4 * 1024 * 1024), (-1, 8 * 1024 * 1024)]  # M_ARENA_MAX, M_MMAP_, M_TRIM_THRESHOLD
 
 
 def test_without_glibc_the_allocator_is_left_as_it_is(monkeypatch):
