@@ -265,7 +265,7 @@ def limit_record_queue(source: Any, size: int = RECORD_QUEUE_SIZE) -> RefillingQ
     10,000; TIMIFY's appointments are ~10 KB each in memory), and make the queue a
     `RefillingQueue` (the CDK makes a queue.Queue and takes none from outside)."""
     record_queue = _record_queue(source, "limit_record_queue")
-    _swap_class(record_queue, queue.Queue, RefillingQueue, "limit_record_queue", overrides=("get", "empty"))
+    _swap_class(record_queue, queue.Queue, RefillingQueue, "limit_record_queue", overrides=("put", "get", "empty"))
     record_queue.maxsize = size
     return record_queue  # type: ignore[return-value]
 

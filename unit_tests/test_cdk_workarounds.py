@@ -153,6 +153,50 @@ def test_the_record_queue_hands_every_item_to_its_reader_once_and_in_order_from_
         assert [n for writer, n in taken if writer == w] == list(range(per_writer))
 
 
+def test_the_record_queue_takes_an_item_without_its_lock_while_not_full_and_no_reader_waits():
+    record_queue = cdk_workarounds.RefillingQueue(maxsize=2)
+    record_queue.not_empty = record_queue.not_full = Forbidden()
+    record_queue.put(0)
+    record_queue.put(1)
+    assert list(record_queue.queue) == [0, 1]
+    with pytest.raises(LockTaken):
+        record_queue.put(2)  # full: the writer waits for room, under the lock
+
+
+def test_a_record_put_while_the_reader_waits_on_an_empty_queue_wakes_it():
+    record_queue = cdk_workarounds.RefillingQueue(maxsize=8)
+    taken = []
+    reader = threading.Thread(target=lambda: taken.append(record_queue.get()))
+    reader.start()
+    while not record_queue.not_empty._waiters:  # the reader waits for an item
+        time.sleep(0.001)
+    assert record_queue._reader_waiting
+    record_queue.put("record")
+    reader.join(timeout=60)  # a lost wakeup would leave it waiting for ever: 60 s is far past any wait
+    assert not reader.is_alive() and taken == ["record"]
+    assert not record_queue._reader_waiting
+
+
+def test_a_reader_faster_than_its_writers_gets_every_item_once_and_in_order():
+    """The reader mostly finds the queue empty and waits: every item must still wake it."""
+    record_queue, writers, per_writer = cdk_workarounds.RefillingQueue(maxsize=10_000), 4, 5000
+    taken = []
+    reader = threading.Thread(target=lambda: taken.extend(record_queue.get() for _ in range(writers * per_writer)))
+    reader.start()
+    threads = [
+        threading.Thread(target=lambda w=w: [record_queue.put((w, n)) for n in range(per_writer)])
+        for w in range(writers)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    reader.join(timeout=60)  # as above: only a lost wakeup takes longer than a moment
+    assert not reader.is_alive()
+    for w in range(writers):
+        assert [n for writer, n in taken if writer == w] == list(range(per_writer))
+
+
 def test_the_record_queue_is_backed_up_once_half_full():
     record_queue = cdk_workarounds.RefillingQueue(maxsize=4)
     record_queue.put(0)
