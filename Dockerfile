@@ -46,4 +46,4 @@ ENV AIRBYTE_ENTRYPOINT="source-timify"
 ENTRYPOINT ["source-timify"]
 
 LABEL io.airbyte.name=airbyte/source-timify
-LABEL io.airbyte.version=0.5.3
+LABEL io.airbyte.version=0.5.4
