@@ -49,6 +49,7 @@ from source_timify.incremental import CompanyCursor
 from source_timify.page_prefetch import PrefetchingRequester
 from source_timify.source import TimifyComponentFactory
 from unit_tests.conftest import days_from_today, make_config, records_of, run_read, with_session
+from unit_tests.forbidden_lock import ForbiddenLock, LockTaken
 from unit_tests.timify_responses import BASE, appointment, company, error, login, page, register_list, register_login
 
 COMPANY = "5f0000000000000000000001"
@@ -104,25 +105,11 @@ def test_the_record_queue_wakes_writers_blocked_on_it_only_once_it_is_half_empty
         record_queue.get(block=False)
 
 
-class LockTaken(AssertionError):
-    pass
-
-
-class Forbidden:
-    """A queue's condition that fails the test if taken."""
-
-    def __enter__(self):
-        raise LockTaken
-
-    def __exit__(self, *exc):
-        return False
-
-
 def test_the_record_queue_hands_over_items_without_its_lock_while_more_than_half_full():
     record_queue = cdk_workarounds.RefillingQueue(maxsize=8)
     for item in range(8):
         record_queue.put(item)
-    record_queue.not_empty = Forbidden()
+    record_queue.not_empty = ForbiddenLock()
     assert [record_queue.get() for _ in range(3)] == [0, 1, 2]  # 5 left: still more than half full
     assert not record_queue.empty()
     with pytest.raises(LockTaken):
@@ -131,7 +118,7 @@ def test_the_record_queue_hands_over_items_without_its_lock_while_more_than_half
 
 def test_the_record_queue_answers_empty_without_its_lock():
     record_queue = cdk_workarounds.RefillingQueue(maxsize=4)
-    record_queue.mutex = Forbidden()
+    record_queue.mutex = ForbiddenLock()
     assert record_queue.empty()
     record_queue.queue.append(0)
     assert not record_queue.empty()
@@ -155,7 +142,7 @@ def test_the_record_queue_hands_every_item_to_its_reader_once_and_in_order_from_
 
 def test_the_record_queue_takes_an_item_without_its_lock_while_not_full_and_no_reader_waits():
     record_queue = cdk_workarounds.RefillingQueue(maxsize=2)
-    record_queue.not_empty = record_queue.not_full = Forbidden()
+    record_queue.not_empty = record_queue.not_full = ForbiddenLock()
     record_queue.put(0)
     record_queue.put(1)
     assert list(record_queue.queue) == [0, 1]

@@ -10,6 +10,7 @@ from airbyte_cdk.sources.streams.concurrent.partitions.partition import Partitio
 from airbyte_cdk.sources.streams.concurrent.partitions.types import PartitionCompleteSentinel
 
 from source_timify.progress import INTERVAL_ENVIRONMENT_VARIABLE, SyncProgress, progress_interval
+from unit_tests.forbidden_lock import ForbiddenLock, LockTaken
 
 
 class Window(Partition):
@@ -87,18 +88,6 @@ def test_the_interval_is_30_seconds_and_only_shorter_through_the_environment(mon
     else:
         monkeypatch.setenv(INTERVAL_ENVIRONMENT_VARIABLE, value)
     assert progress_interval() == seconds
-
-
-class LockTaken(AssertionError):
-    pass
-
-
-class ForbiddenLock:
-    def __enter__(self):
-        raise LockTaken
-
-    def __exit__(self, *exc):
-        return False
 
 
 def test_a_record_is_counted_without_the_lock_and_a_record_taken_from_the_queue_changes_nothing():
