@@ -124,20 +124,30 @@ def test_the_record_queue_answers_empty_without_its_lock():
     assert not record_queue.empty()
 
 
-def test_the_record_queue_hands_every_item_to_its_reader_once_and_in_order_from_many_writers():
-    record_queue, writers, per_writer = cdk_workarounds.RefillingQueue(maxsize=8), 4, 5000
+def started_writers(record_queue, writers, per_writer):
+    """`writers` threads, each putting (its number, 0), (its number, 1), ... up to `per_writer`."""
     threads = [
         threading.Thread(target=lambda w=w: [record_queue.put((w, n)) for n in range(per_writer)])
         for w in range(writers)
     ]
     for thread in threads:
         thread.start()
+    return threads
+
+
+def assert_each_writers_items_once_and_in_order(taken, writers, per_writer):
+    for w in range(writers):
+        assert [n for writer, n in taken if writer == w] == list(range(per_writer))
+
+
+def test_the_record_queue_hands_every_item_to_its_reader_once_and_in_order_from_many_writers():
+    record_queue, writers, per_writer = cdk_workarounds.RefillingQueue(maxsize=8), 4, 5000
+    threads = started_writers(record_queue, writers, per_writer)
     taken = [record_queue.get() for _ in range(writers * per_writer)]
     for thread in threads:
         thread.join()
     assert record_queue.empty()
-    for w in range(writers):
-        assert [n for writer, n in taken if writer == w] == list(range(per_writer))
+    assert_each_writers_items_once_and_in_order(taken, writers, per_writer)
 
 
 def test_the_record_queue_takes_an_item_without_its_lock_while_not_full_and_no_reader_waits():
@@ -170,18 +180,11 @@ def test_a_reader_faster_than_its_writers_gets_every_item_once_and_in_order():
     taken = []
     reader = threading.Thread(target=lambda: taken.extend(record_queue.get() for _ in range(writers * per_writer)))
     reader.start()
-    threads = [
-        threading.Thread(target=lambda w=w: [record_queue.put((w, n)) for n in range(per_writer)])
-        for w in range(writers)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
+    for thread in started_writers(record_queue, writers, per_writer):
         thread.join()
     reader.join(timeout=60)  # as above: only a lost wakeup takes longer than a moment
     assert not reader.is_alive()
-    for w in range(writers):
-        assert [n for writer, n in taken if writer == w] == list(range(per_writer))
+    assert_each_writers_items_once_and_in_order(taken, writers, per_writer)
 
 
 def test_the_record_queue_is_backed_up_once_half_full():

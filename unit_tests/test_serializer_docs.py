@@ -104,15 +104,16 @@ print(json.dumps({
 """
 
 
-def serialized_in_a_fresh_process(docs: str) -> str:
-    given = json.dumps([MESSAGES, CATALOG])
-    run = subprocess.run([sys.executable, "-c", PROCESS, docs], input=given, capture_output=True, text=True)
+def in_a_fresh_process(code: str, *args: str, given: str = "") -> str:
+    """What `code` prints, run by a new interpreter with `args` and `given` on its stdin."""
+    run = subprocess.run([sys.executable, "-c", code, *args], input=given, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     return run.stdout
 
 
 def test_serializers_built_without_docstrings_read_and_write_every_message_alike():
-    undocumented, documented = serialized_in_a_fresh_process("unread"), serialized_in_a_fresh_process("read")
+    given = json.dumps([MESSAGES, CATALOG])
+    undocumented, documented = (in_a_fresh_process(PROCESS, docs, given=given) for docs in ("unread", "read"))
     assert len(json.loads(documented)["messages"]) == len(MESSAGES)
     # Every message and the catalog the same, key for key and in order; and what the docstrings
     # are for, the serializer's own JSON schema (which nothing reads): the protocol's classes have
@@ -150,5 +151,4 @@ from airbyte_cdk.models import ConnectorSpecification
 Serializer(ConnectorSpecification, omit_none=True)  # outside: serpyco-rs reads its docstrings again
 print(inside, len(calls) > inside)
 """
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
-    assert out.split() == ["0", "True"]
+    assert in_a_fresh_process(probe).split() == ["0", "True"]
